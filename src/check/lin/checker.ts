@@ -1,0 +1,322 @@
+/**
+ * Linearizability checker: the Wing & Gong search with Lowe's memoization, in the form
+ * Porcupine made practical.
+ *
+ * The history of each partition becomes a doubly linked list of call and return entries sorted
+ * by time. The search walks the list from its head: every call met before the first return is
+ * an operation that may be linearized next (nothing that must precede it is still waiting).
+ * Linearizing one means stepping the model with it and lifting its call and return out of the
+ * list; reaching a return entry means the operation it closes can no longer be placed, so the
+ * search backtracks (explicit stack, no recursion). A configuration is the pair (set of
+ * linearized operations, model state); reaching one already explored cannot lead anywhere new,
+ * so each is entered at most once (the memo), which keeps typical histories near linear.
+ *
+ * Pending operations (`return = Infinity`) have a call entry but no return entry: they may be
+ * linearized whenever their call has been passed, and the search succeeds as soon as every
+ * completed operation is linearized, so a pending operation may also never take effect.
+ */
+
+import { LinearizedSet } from './bitset.js';
+import { assertWellFormed, type Operation } from './history.js';
+import type { Model } from './model.js';
+
+/** How many search steps run between two looks at the clock. */
+const STEPS_PER_DEADLINE_CHECK = 1024;
+
+/** Options of {@link checkLinearizable}. */
+export interface CheckOptions {
+  /**
+   * Give up after this long and answer `'unknown'` (never a guess). Without it the search runs
+   * to the end, which for a pathological history may take exponential time.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Why a history is not linearizable, for the first partition found to be at fault. */
+export interface Counterexample<I, O> {
+  /** Index of the partition in `model.partition(ops)` (0 without partitioning). */
+  readonly partition: number;
+  /**
+   * The longest sequence of that partition's operations the search managed to linearize, in
+   * linearization order (pending operations included when they were placed).
+   */
+  readonly longestLinearizablePrefix: Operation<I, O | undefined>[];
+  /**
+   * The completed operations that real time allowed next after that prefix, all refused by the
+   * model: one of them must come next, and none can.
+   */
+  readonly firstStuck: Operation<I, O | undefined>[];
+}
+
+/** The verdict of {@link checkLinearizable}. */
+export interface CheckResult<I, O> {
+  /** `'unknown'` only when the timeout expired before a verdict. */
+  readonly linearizable: boolean | 'unknown';
+  readonly partitions: number;
+  /** Configurations (linearized set, state) entered by the search, summed over partitions. */
+  readonly explored: number;
+  /** Present when `linearizable` is false. */
+  readonly counterexample?: Counterexample<I, O>;
+}
+
+type PartitionVerdict<I, O> =
+  | { readonly kind: 'linearizable'; readonly explored: number }
+  | { readonly kind: 'timeout'; readonly explored: number }
+  | {
+      readonly kind: 'violation';
+      readonly explored: number;
+      readonly prefix: Operation<I, O | undefined>[];
+      readonly stuck: Operation<I, O | undefined>[];
+    };
+
+/**
+ * Decides whether `ops` is linearizable with respect to `model`.
+ *
+ * Partitions from `model.partition` are checked one after another; the first violation ends
+ * the check. Throws a RangeError for a malformed operation (non-finite call, return before call)
+ * or a partition function that loses or duplicates operations.
+ */
+export function checkLinearizable<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly Operation<I, O | undefined>[],
+  options: CheckOptions = {},
+): CheckResult<I, O> {
+  for (const op of ops) assertWellFormed(op);
+  const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
+  const partitions = model.partition === undefined ? [ops.slice()] : model.partition(ops);
+  let partitioned = 0;
+  for (const part of partitions) partitioned += part.length;
+  if (partitioned !== ops.length) {
+    throw new RangeError(`model.partition returned ${partitioned} operations for a history of ${ops.length}`);
+  }
+
+  let explored = 0;
+  for (let index = 0; index < partitions.length; index++) {
+    const verdict = checkPartition(model, partitions[index]!, deadline);
+    explored += verdict.explored;
+    if (verdict.kind === 'timeout') {
+      return { linearizable: 'unknown', partitions: partitions.length, explored };
+    }
+    if (verdict.kind === 'violation') {
+      return {
+        linearizable: false,
+        partitions: partitions.length,
+        explored,
+        counterexample: { partition: index, longestLinearizablePrefix: verdict.prefix, firstStuck: verdict.stuck },
+      };
+    }
+  }
+  return { linearizable: true, partitions: partitions.length, explored };
+}
+
+/** Sentinel for "no entry" in the linked list arrays. */
+const NONE = -1;
+/** The head sentinel sits at index 0; entry k of the sorted list lives at index k + 1. */
+const HEAD = 0;
+
+/**
+ * The entry list of one partition, in typed arrays: one call entry per operation and one
+ * return entry per completed operation, sorted by time with calls before returns at equal
+ * times (closed intervals).
+ */
+interface EntryList {
+  readonly next: Int32Array;
+  readonly prev: Int32Array;
+  /** Operation index of each entry. */
+  readonly op: Int32Array;
+  /** For a call entry: its return entry, or NONE when the operation is pending. For a return entry: NONE. */
+  readonly match: Int32Array;
+  readonly isCall: Uint8Array;
+}
+
+function buildEntries(ops: readonly Operation<unknown, unknown>[]): EntryList {
+  const sorted: { time: number; isCall: boolean; op: number }[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    sorted.push({ time: op.call, isCall: true, op: i });
+    if (op.return !== Infinity) sorted.push({ time: op.return, isCall: false, op: i });
+  }
+  sorted.sort((a, b) => a.time - b.time || (a.isCall === b.isCall ? a.op - b.op : a.isCall ? -1 : 1));
+
+  const size = sorted.length + 1;
+  const list: EntryList = {
+    next: new Int32Array(size),
+    prev: new Int32Array(size),
+    op: new Int32Array(size).fill(NONE),
+    match: new Int32Array(size).fill(NONE),
+    isCall: new Uint8Array(size),
+  };
+  const callEntryOf = new Int32Array(ops.length);
+  for (let k = 0; k < sorted.length; k++) {
+    const item = sorted[k]!;
+    const entry = k + 1;
+    list.op[entry] = item.op;
+    if (item.isCall) {
+      list.isCall[entry] = 1;
+      callEntryOf[item.op] = entry;
+    } else {
+      list.match[callEntryOf[item.op]!] = entry;
+    }
+  }
+  for (let entry = 0; entry < size; entry++) {
+    list.prev[entry] = entry - 1;
+    list.next[entry] = entry + 1 < size ? entry + 1 : NONE;
+  }
+  return list;
+}
+
+function unlink(list: EntryList, entry: number): void {
+  const before = list.prev[entry]!;
+  const after = list.next[entry]!;
+  list.next[before] = after;
+  if (after !== NONE) list.prev[after] = before;
+}
+
+/** Undoes `unlink(entry)`; valid only in the reverse order of the unlinks (dancing links). */
+function relink(list: EntryList, entry: number): void {
+  const before = list.prev[entry]!;
+  const after = list.next[entry]!;
+  list.next[before] = entry;
+  if (after !== NONE) list.prev[after] = entry;
+}
+
+function lift(list: EntryList, call: number): void {
+  unlink(list, call);
+  const ret = list.match[call]!;
+  if (ret !== NONE) unlink(list, ret);
+}
+
+function unlift(list: EntryList, call: number): void {
+  const ret = list.match[call]!;
+  if (ret !== NONE) relink(list, ret);
+  relink(list, call);
+}
+
+/** 32-bit FNV-1a of a string: folds the model's state hash into the numeric memo key. */
+function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+interface MemoEntry<S> {
+  readonly linearized: Uint32Array;
+  readonly stateHash: string;
+  readonly state: S;
+}
+
+function checkPartition<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly Operation<I, O | undefined>[],
+  deadline: number,
+): PartitionVerdict<I, O> {
+  if (performance.now() >= deadline) return { kind: 'timeout', explored: 0 };
+  const list = buildEntries(ops);
+  const linearized = new LinearizedSet(ops.length);
+  const memo = new Map<number, MemoEntry<S>[]>();
+  const stackCall = new Int32Array(ops.length);
+  const stackState: S[] = [];
+  let depth = 0;
+  let remainingCompleted = 0;
+  for (const op of ops) if (op.return !== Infinity) remainingCompleted++;
+
+  let longestDepth = -1;
+  let longestPrefix: Operation<I, O | undefined>[] = [];
+  let longestStuck: Operation<I, O | undefined>[] = [];
+
+  let state = model.init();
+  let explored = 0;
+  let steps = 0;
+  let entry = list.next[HEAD]!;
+
+  while (remainingCompleted > 0) {
+    if (++steps % STEPS_PER_DEADLINE_CHECK === 0 && performance.now() >= deadline) {
+      return { kind: 'timeout', explored };
+    }
+    if (entry !== NONE && list.isCall[entry] === 1) {
+      const opIndex = list.op[entry]!;
+      const op = ops[opIndex]!;
+      const pending = list.match[entry] === NONE;
+      const [ok, next] = model.step(state, op.input, pending ? undefined : op.output);
+      // A pending operation that leaves the state unchanged is never needed: skipping it keeps
+      // it available for later and blocks nothing, since it has no return entry.
+      if (ok && !(pending && model.equal(next, state))) {
+        linearized.add(opIndex);
+        const stateHash = model.hash(next);
+        const key = (linearized.hash ^ hashString(stateHash)) >>> 0;
+        let bucket = memo.get(key);
+        const seen =
+          bucket !== undefined &&
+          bucket.some(
+            (m) => m.stateHash === stateHash && linearized.equalsSnapshot(m.linearized) && model.equal(m.state, next),
+          );
+        if (!seen) {
+          if (bucket === undefined) memo.set(key, (bucket = []));
+          bucket.push({ linearized: linearized.snapshot(), stateHash, state: next });
+          explored++;
+          stackCall[depth] = entry;
+          stackState[depth] = state;
+          depth++;
+          state = next;
+          lift(list, entry);
+          if (!pending) remainingCompleted--;
+          entry = list.next[HEAD]!;
+          continue;
+        }
+        linearized.remove(opIndex);
+      }
+      entry = list.next[entry]!;
+      continue;
+    }
+
+    // A return entry (or, defensively, the end of the list): the operation it closes cannot be
+    // placed after the current prefix, so undo the last choice.
+    if (depth > longestDepth) {
+      longestDepth = depth;
+      longestPrefix = Array.from(stackCall.subarray(0, depth), (call) => ops[list.op[call]!]!);
+      longestStuck = frontier(list, ops);
+    }
+    if (depth === 0) {
+      return { kind: 'violation', explored, prefix: longestPrefix, stuck: longestStuck };
+    }
+    depth--;
+    const call = stackCall[depth]!;
+    state = stackState[depth]!;
+    stackState.length = depth;
+    linearized.remove(list.op[call]!);
+    unlift(list, call);
+    if (list.match[call] !== NONE) remainingCompleted++;
+    entry = list.next[call]!;
+  }
+  return { kind: 'linearizable', explored };
+}
+
+/** The completed operations whose calls precede the first remaining return entry. */
+function frontier<I, O>(list: EntryList, ops: readonly Operation<I, O | undefined>[]): Operation<I, O | undefined>[] {
+  const result: Operation<I, O | undefined>[] = [];
+  for (let entry = list.next[HEAD]!; entry !== NONE && list.isCall[entry] === 1; entry = list.next[entry]!) {
+    if (list.match[entry] !== NONE) result.push(ops[list.op[entry]!]!);
+  }
+  return result;
+}
+
+/**
+ * Renders a failed check as text, using `model.describe` when present: the partition, the
+ * longest linearizable prefix and the operations stuck after it.
+ */
+export function formatCounterexample<S, I, O>(model: Model<S, I, O>, result: CheckResult<I, O>): string {
+  const counterexample = result.counterexample;
+  if (counterexample === undefined) return `linearizable: ${String(result.linearizable)}`;
+  const describe =
+    model.describe?.bind(model) ??
+    ((op: Operation<I, O | undefined>) => `${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`);
+  const line = (op: Operation<I, O | undefined>): string =>
+    `  client ${op.clientId} [${op.call}, ${op.return}] ${describe(op)}`;
+  return [
+    `not linearizable (partition ${counterexample.partition} of ${result.partitions})`,
+    `longest linearizable prefix (${counterexample.longestLinearizablePrefix.length} ops):`,
+    ...counterexample.longestLinearizablePrefix.map(line),
+    'none of these can come next:',
+    ...counterexample.firstStuck.map(line),
+  ].join('\n');
+}
