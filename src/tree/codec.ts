@@ -1,0 +1,149 @@
+/**
+ * A small big-endian binary writer/reader for snapshots and node hashing. Hand-written rather than
+ * msgpack so that the bytes are canonical (same tree, same bytes) and bigints round-trip exactly.
+ */
+
+const INITIAL_CAPACITY_BYTES = 256;
+const MIN_I64 = -(1n << 63n);
+const MAX_I64 = (1n << 63n) - 1n;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Appends fixed-width numbers, length-prefixed strings and byte arrays to a growing buffer. */
+export class ByteWriter {
+  private buf = new Uint8Array(INITIAL_CAPACITY_BYTES);
+  private view = new DataView(this.buf.buffer);
+  private length = 0;
+
+  private reserve(bytes: number): number {
+    const at = this.length;
+    if (at + bytes > this.buf.length) {
+      let capacity = this.buf.length * 2;
+      while (capacity < at + bytes) capacity *= 2;
+      const next = new Uint8Array(capacity);
+      next.set(this.buf.subarray(0, at));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.length = at + bytes;
+    return at;
+  }
+
+  u8(v: number): this {
+    this.view.setUint8(this.reserve(1), v);
+    return this;
+  }
+
+  u16(v: number): this {
+    this.view.setUint16(this.reserve(2), v);
+    return this;
+  }
+
+  u32(v: number): this {
+    this.view.setUint32(this.reserve(4), v);
+    return this;
+  }
+
+  i32(v: number): this {
+    this.view.setInt32(this.reserve(4), v);
+    return this;
+  }
+
+  f64(v: number): this {
+    this.view.setFloat64(this.reserve(8), v);
+    return this;
+  }
+
+  /** A signed 64-bit integer (zxids, session ids); anything outside that range is a bug. */
+  i64(v: bigint): this {
+    if (v < MIN_I64 || v > MAX_I64) throw new RangeError(`value ${v} does not fit in 64 signed bits`);
+    this.view.setBigInt64(this.reserve(8), v);
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.u32(b.length);
+    this.buf.set(b, this.reserve(b.length));
+    return this;
+  }
+
+  string(s: string): this {
+    return this.bytes(encoder.encode(s));
+  }
+
+  raw(b: Uint8Array): this {
+    this.buf.set(b, this.reserve(b.length));
+    return this;
+  }
+
+  /** A copy of everything written so far. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Reads what ByteWriter wrote; throws RangeError on truncated or malformed input. */
+export class ByteReader {
+  private readonly view: DataView;
+  private offset = 0;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private take(bytes: number): number {
+    const at = this.offset;
+    if (at + bytes > this.buf.length) throw new RangeError(`input truncated at byte ${at} (need ${bytes} more)`);
+    this.offset = at + bytes;
+    return at;
+  }
+
+  u8(): number {
+    return this.view.getUint8(this.take(1));
+  }
+
+  u16(): number {
+    return this.view.getUint16(this.take(2));
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.take(4));
+  }
+
+  i32(): number {
+    return this.view.getInt32(this.take(4));
+  }
+
+  f64(): number {
+    return this.view.getFloat64(this.take(8));
+  }
+
+  i64(): bigint {
+    return this.view.getBigInt64(this.take(8));
+  }
+
+  bytes(): Uint8Array {
+    const n = this.u32();
+    const at = this.take(n);
+    return this.buf.slice(at, at + n);
+  }
+
+  string(): string {
+    return decoder.decode(this.bytes());
+  }
+
+  raw(n: number): Uint8Array {
+    const at = this.take(n);
+    return this.buf.slice(at, at + n);
+  }
+
+  /** Bytes consumed so far. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** Throws unless every byte was read. */
+  expectEnd(): void {
+    if (this.offset !== this.buf.length) throw new RangeError(`${this.buf.length - this.offset} unexpected trailing bytes`);
+  }
+}

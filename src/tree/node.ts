@@ -1,0 +1,149 @@
+/**
+ * One znode as the tree stores it, its client-visible Stat, and its canonical encoding (used by
+ * snapshots and by the digest).
+ */
+import { createHash } from 'node:crypto';
+import type { Acl, Stat } from '../protocol/zookeeper.js';
+import { ByteReader, ByteWriter } from './codec.js';
+
+/**
+ * What ZooKeeper encodes in the ephemeralOwner field: a plain node, a session's ephemeral, a
+ * container, or a TTL node (EphemeralType VOID / NORMAL / CONTAINER / TTL).
+ */
+export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
+
+const KIND_CODES: readonly NodeKind[] = ['persistent', 'ephemeral', 'container', 'ttl'];
+
+/**
+ * A znode's persisted state (ZooKeeper's StatPersisted plus data and ACL). Immutable: a change
+ * replaces the record, which keeps multi rollback and the incremental digest simple.
+ *
+ * `cversion` is what ZooKeeper stores: the number of child creations. Clients see
+ * `2 * cversion - numChildren` (see {@link clientStat}), and the sequential suffix uses the stored value.
+ */
+export interface NodeRecord {
+  readonly data: Uint8Array;
+  readonly acl: readonly Acl[];
+  readonly czxid: bigint;
+  readonly mzxid: bigint;
+  readonly pzxid: bigint;
+  readonly ctime: number;
+  readonly mtime: number;
+  readonly version: number;
+  readonly cversion: number;
+  readonly aversion: number;
+  readonly kind: NodeKind;
+  /** The owning session for an ephemeral node, else 0n. */
+  readonly ephemeralOwner: bigint;
+  /** The time to live of a TTL node, else 0. */
+  readonly ttlMs: number;
+}
+
+/** A fresh record as DataTree.createStat makes one: all zxids the creating zxid, versions 0. */
+export function newRecord(
+  fields: Pick<NodeRecord, 'data' | 'acl' | 'kind' | 'ephemeralOwner' | 'ttlMs'>,
+  zxid: bigint,
+  timeMs: number,
+): NodeRecord {
+  return {
+    ...fields,
+    czxid: zxid,
+    mzxid: zxid,
+    pzxid: zxid,
+    ctime: timeMs,
+    mtime: timeMs,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+  };
+}
+
+/** A record for the nodes that exist before any transaction (root and /zookeeper...): all zero. */
+export function builtinRecord(acl: readonly Acl[], aversion: number): NodeRecord {
+  return { ...newRecord({ data: new Uint8Array(0), acl, kind: 'persistent', ephemeralOwner: 0n, ttlMs: 0 }, 0n, 0), aversion };
+}
+
+/**
+ * The Stat a client sees (DataNode.copyStat): cversion translated from creations to changes
+ * (every creation but the children still present was followed by a deletion), and
+ * ephemeralOwner 0 for containers and TTL nodes.
+ */
+export function clientStat(rec: NodeRecord, numChildren: number): Stat {
+  return {
+    czxid: rec.czxid,
+    mzxid: rec.mzxid,
+    ctime: rec.ctime,
+    mtime: rec.mtime,
+    version: rec.version,
+    cversion: rec.cversion * 2 - numChildren,
+    aversion: rec.aversion,
+    ephemeralOwner: rec.kind === 'ephemeral' ? rec.ephemeralOwner : 0n,
+    dataLength: rec.data.length,
+    numChildren,
+    pzxid: rec.pzxid,
+  };
+}
+
+/** Append the canonical encoding of (path, record). */
+export function writeNode(w: ByteWriter, path: string, rec: NodeRecord): void {
+  w.string(path).bytes(rec.data).u32(rec.acl.length);
+  for (const a of rec.acl) w.i32(a.perms).string(a.id.scheme).string(a.id.id);
+  w.i64(rec.czxid).i64(rec.mzxid).i64(rec.pzxid).f64(rec.ctime).f64(rec.mtime);
+  w.i32(rec.version).i32(rec.cversion).i32(rec.aversion);
+  w.u8(KIND_CODES.indexOf(rec.kind)).i64(rec.ephemeralOwner).f64(rec.ttlMs);
+}
+
+function readAcl(r: ByteReader): Acl[] {
+  const n = r.u32();
+  const acl: Acl[] = [];
+  for (let i = 0; i < n; i++) {
+    const perms = r.i32();
+    const scheme = r.string();
+    acl.push(Object.freeze({ perms, id: Object.freeze({ scheme, id: r.string() }) }));
+  }
+  return acl;
+}
+
+function readKind(r: ByteReader): NodeKind {
+  const code = r.u8();
+  const kind = KIND_CODES[code];
+  if (kind === undefined) throw new RangeError(`unknown node kind ${code}`);
+  return kind;
+}
+
+/** Read what {@link writeNode} wrote. */
+export function readNode(r: ByteReader): { path: string; rec: NodeRecord } {
+  const path = r.string();
+  const data = r.bytes();
+  const acl = Object.freeze(readAcl(r));
+  const czxid = r.i64();
+  const mzxid = r.i64();
+  const pzxid = r.i64();
+  const ctime = r.f64();
+  const mtime = r.f64();
+  const version = r.i32();
+  const cversion = r.i32();
+  const aversion = r.i32();
+  const kind = readKind(r);
+  const ephemeralOwner = r.i64();
+  const ttlMs = r.f64();
+  const rec = { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, kind, ephemeralOwner, ttlMs };
+  return { path, rec };
+}
+
+/** First 64 bits of SHA-256 over the given bytes. */
+export function hash64(bytes: Uint8Array): bigint {
+  return createHash('sha256').update(bytes).digest().readBigUInt64BE(0);
+}
+
+/** The first `digits` hex digits of SHA-256 over the given bytes. */
+export function hashHex(bytes: Uint8Array, digits: number): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, digits);
+}
+
+/** A node's contribution to the tree digest. */
+export function nodeHash(path: string, rec: NodeRecord): bigint {
+  const w = new ByteWriter();
+  writeNode(w, path, rec);
+  return hash64(w.finish());
+}
