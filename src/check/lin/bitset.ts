@@ -44,15 +44,38 @@ export class LinearizedSet {
     this.hash = (this.hash ^ this.keys[index]!) >>> 0;
   }
 
-  /** A frozen copy of the current members, for the memo. */
-  snapshot(): Uint32Array {
-    return this.words.slice();
-  }
-
-  /** True when the current members are exactly those of `snapshot`. */
-  equalsSnapshot(snapshot: Uint32Array): boolean {
+  /**
+   * A canonical compact encoding of the members, for the memo: the number of words up to the
+   * last non-empty one, then (word index, word) pairs for every word in that range that is not
+   * full. With operations numbered in call order, a search's linearized set is mostly a full
+   * prefix plus a window of recent calls, so this stays small where a plain copy of the words
+   * would grow with the history and make the memo quadratic in memory.
+   */
+  encode(): Uint32Array {
     const words = this.words;
-    for (let i = 0; i < words.length; i++) if (words[i] !== snapshot[i]) return false;
-    return true;
+    let end = words.length;
+    while (end > 0 && words[end - 1] === 0) end--;
+    let notFull = 0;
+    for (let i = 0; i < end; i++) if (words[i] !== FULL_WORD) notFull++;
+    const encoded = new Uint32Array(1 + 2 * notFull);
+    encoded[0] = end;
+    let at = 1;
+    for (let i = 0; i < end; i++) {
+      const word = words[i]!;
+      if (word !== FULL_WORD) {
+        encoded[at++] = i;
+        encoded[at++] = word;
+      }
+    }
+    return encoded;
   }
+}
+
+const FULL_WORD = 0xffffffff;
+
+/** Equality of two {@link LinearizedSet.encode} results (canonical, so equal sets encode alike). */
+export function encodedSetsEqual(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -16,7 +16,7 @@
  * completed operation is linearized, so a pending operation may also never take effect.
  */
 
-import { LinearizedSet } from './bitset.js';
+import { encodedSetsEqual, LinearizedSet } from './bitset.js';
 import { assertWellFormed, type Operation } from './history.js';
 import type { Model } from './model.js';
 
@@ -113,6 +113,10 @@ export function checkLinearizable<S, I, O>(
 const NONE = -1;
 /** The head sentinel sits at index 0; entry k of the sorted list lives at index k + 1. */
 const HEAD = 0;
+/** Search cursor: a configuration just entered, not yet scanned for a forced step. */
+const FRESH = -2;
+/** Search cursor: nothing left to try, the partition is not linearizable. */
+const FAILED = -3;
 
 /**
  * The entry list of one partition, in typed arrays: one call entry per operation and one
@@ -200,6 +204,7 @@ function hashString(text: string): number {
 }
 
 interface MemoEntry<S> {
+  /** {@link LinearizedSet.encode} of the linearized set. */
   readonly linearized: Uint32Array;
   readonly stateHash: string;
   readonly state: S;
@@ -211,84 +216,161 @@ function checkPartition<S, I, O>(
   deadline: number,
 ): PartitionVerdict<I, O> {
   if (performance.now() >= deadline) return { kind: 'timeout', explored: 0 };
-  const list = buildEntries(ops);
-  const linearized = new LinearizedSet(ops.length);
-  const memo = new Map<number, MemoEntry<S>[]>();
-  const stackCall = new Int32Array(ops.length);
-  const stackState: S[] = [];
-  let depth = 0;
-  let remainingCompleted = 0;
-  for (const op of ops) if (op.return !== Infinity) remainingCompleted++;
+  // Numbering operations in call order keeps the linearized sets' encodings small.
+  const byCall = ops.map((op, index) => ({ op, index }));
+  byCall.sort((a, b) => a.op.call - b.op.call || a.index - b.index);
+  return new PartitionSearch(
+    model,
+    byCall.map((item) => item.op),
+  ).run(deadline);
+}
 
-  let longestDepth = -1;
-  let longestPrefix: Operation<I, O | undefined>[] = [];
-  let longestStuck: Operation<I, O | undefined>[] = [];
+/**
+ * The search over one partition. Besides the memo it uses one pruning rule (a special case of
+ * Lowe's observation on operations that do not change the state): if a completed operation may
+ * come next and leaves the current state unchanged (a read, or a write refused with BADVERSION,
+ * NODEEXISTS, NONODE), some linearization from here starts with it whenever any does, since
+ * moving it to the front changes no state seen by the others and breaks no real-time order. So
+ * it is placed first without branching ("forced"), and if that fails the configuration fails.
+ * Only operations that change the state are branched on.
+ */
+class PartitionSearch<S, I, O> {
+  private readonly list: EntryList;
+  private readonly linearized: LinearizedSet;
+  private readonly memo = new Map<number, MemoEntry<S>[]>();
+  private readonly stackCall: Int32Array;
+  private readonly stackForced: Uint8Array;
+  private readonly stackState: S[] = [];
+  private depth = 0;
+  private remainingCompleted = 0;
+  private state: S;
+  private explored = 0;
+  /** Depth of the longest linearizable prefix seen, -1 before the first dead end. */
+  private longestDepth = -1;
+  /** Call entries of that prefix: `stackCall[0 .. longestDepth)` when it was recorded. */
+  private readonly longestCalls: Int32Array;
+  /**
+   * Lowest depth the stack has been popped to since the prefix was last recorded: entries below
+   * it are unchanged, so recording copies only what changed and stays linear overall.
+   */
+  private unchangedBelow = 0;
+  private longestStuck: Operation<I, O | undefined>[] = [];
 
-  let state = model.init();
-  let explored = 0;
-  let steps = 0;
-  let entry = list.next[HEAD]!;
-
-  while (remainingCompleted > 0) {
-    if (++steps % STEPS_PER_DEADLINE_CHECK === 0 && performance.now() >= deadline) {
-      return { kind: 'timeout', explored };
-    }
-    if (entry !== NONE && list.isCall[entry] === 1) {
-      const opIndex = list.op[entry]!;
-      const op = ops[opIndex]!;
-      const pending = list.match[entry] === NONE;
-      const [ok, next] = model.step(state, op.input, pending ? undefined : op.output);
-      // A pending operation that leaves the state unchanged is never needed: skipping it keeps
-      // it available for later and blocks nothing, since it has no return entry.
-      if (ok && !(pending && model.equal(next, state))) {
-        linearized.add(opIndex);
-        const stateHash = model.hash(next);
-        const key = (linearized.hash ^ hashString(stateHash)) >>> 0;
-        let bucket = memo.get(key);
-        const seen =
-          bucket !== undefined &&
-          bucket.some(
-            (m) => m.stateHash === stateHash && linearized.equalsSnapshot(m.linearized) && model.equal(m.state, next),
-          );
-        if (!seen) {
-          if (bucket === undefined) memo.set(key, (bucket = []));
-          bucket.push({ linearized: linearized.snapshot(), stateHash, state: next });
-          explored++;
-          stackCall[depth] = entry;
-          stackState[depth] = state;
-          depth++;
-          state = next;
-          lift(list, entry);
-          if (!pending) remainingCompleted--;
-          entry = list.next[HEAD]!;
-          continue;
-        }
-        linearized.remove(opIndex);
-      }
-      entry = list.next[entry]!;
-      continue;
-    }
-
-    // A return entry (or, defensively, the end of the list): the operation it closes cannot be
-    // placed after the current prefix, so undo the last choice.
-    if (depth > longestDepth) {
-      longestDepth = depth;
-      longestPrefix = Array.from(stackCall.subarray(0, depth), (call) => ops[list.op[call]!]!);
-      longestStuck = frontier(list, ops);
-    }
-    if (depth === 0) {
-      return { kind: 'violation', explored, prefix: longestPrefix, stuck: longestStuck };
-    }
-    depth--;
-    const call = stackCall[depth]!;
-    state = stackState[depth]!;
-    stackState.length = depth;
-    linearized.remove(list.op[call]!);
-    unlift(list, call);
-    if (list.match[call] !== NONE) remainingCompleted++;
-    entry = list.next[call]!;
+  constructor(
+    private readonly model: Model<S, I, O>,
+    private readonly ops: readonly Operation<I, O | undefined>[],
+  ) {
+    this.list = buildEntries(ops);
+    this.linearized = new LinearizedSet(ops.length);
+    this.stackCall = new Int32Array(ops.length);
+    this.stackForced = new Uint8Array(ops.length);
+    this.longestCalls = new Int32Array(ops.length);
+    for (const op of ops) if (op.return !== Infinity) this.remainingCompleted++;
+    this.state = model.init();
   }
-  return { kind: 'linearizable', explored };
+
+  run(deadline: number): PartitionVerdict<I, O> {
+    const { list, model, ops } = this;
+    let steps = 0;
+    // Where to resume branching after a backtrack; FRESH when entering a new configuration.
+    let entry = FRESH;
+    search: while (this.remainingCompleted > 0) {
+      if (++steps % STEPS_PER_DEADLINE_CHECK === 0 && performance.now() >= deadline) {
+        return { kind: 'timeout', explored: this.explored };
+      }
+      if (entry === FRESH) {
+        for (let e = list.next[HEAD]!; e !== NONE && list.isCall[e] === 1; e = list.next[e]!) {
+          if (list.match[e] === NONE) continue;
+          const op = ops[list.op[e]!]!;
+          const [ok, next] = model.step(this.state, op.input, op.output);
+          if (ok && model.equal(next, this.state)) {
+            if (this.push(e, next, true)) continue search;
+            // Already explored from here and failed: so does this configuration.
+            entry = this.backtrack();
+            if (entry === FAILED) return this.violation();
+            continue search;
+          }
+        }
+        entry = list.next[HEAD]!;
+      }
+      // Branch on the operations that may come next and change the state; every call entry
+      // before the first return entry may.
+      for (; entry !== NONE && list.isCall[entry] === 1; entry = list.next[entry]!) {
+        const pending = list.match[entry] === NONE;
+        const op = ops[list.op[entry]!]!;
+        const [ok, next] = model.step(this.state, op.input, pending ? undefined : op.output);
+        // A state-preserving operation here is pending (completed ones were forced above): it is
+        // never needed, and skipping it keeps it available for later while blocking nothing.
+        if (ok && !model.equal(next, this.state) && this.push(entry, next, false)) {
+          entry = FRESH;
+          continue search;
+        }
+      }
+      entry = this.backtrack();
+      if (entry === FAILED) return this.violation();
+    }
+    return { kind: 'linearizable', explored: this.explored };
+  }
+
+  /** Linearizes the operation of call entry `call`, unless its configuration is in the memo. */
+  private push(call: number, next: S, forced: boolean): boolean {
+    const { list, linearized, model } = this;
+    const opIndex = list.op[call]!;
+    linearized.add(opIndex);
+    const stateHash = model.hash(next);
+    const key = (linearized.hash ^ hashString(stateHash)) >>> 0;
+    const encoded = linearized.encode();
+    let bucket = this.memo.get(key);
+    if (
+      bucket !== undefined &&
+      bucket.some((m) => m.stateHash === stateHash && encodedSetsEqual(m.linearized, encoded) && model.equal(m.state, next))
+    ) {
+      linearized.remove(opIndex);
+      return false;
+    }
+    if (bucket === undefined) this.memo.set(key, (bucket = []));
+    bucket.push({ linearized: encoded, stateHash, state: next });
+    this.explored++;
+    this.stackCall[this.depth] = call;
+    this.stackForced[this.depth] = forced ? 1 : 0;
+    this.stackState[this.depth] = this.state;
+    this.depth++;
+    this.state = next;
+    lift(list, call);
+    if (list.match[call] !== NONE) this.remainingCompleted--;
+    return true;
+  }
+
+  /**
+   * The current configuration has failed: undoes choices until one with an untried sibling.
+   * Returns the entry to resume branching from, or FAILED when none is left.
+   */
+  private backtrack(): number {
+    const list = this.list;
+    if (this.depth > this.longestDepth) {
+      this.longestCalls.set(this.stackCall.subarray(this.unchangedBelow, this.depth), this.unchangedBelow);
+      this.longestDepth = this.depth;
+      this.unchangedBelow = this.depth;
+      this.longestStuck = frontier(list, this.ops);
+    }
+    for (;;) {
+      if (this.depth === 0) return FAILED;
+      this.depth--;
+      if (this.depth < this.unchangedBelow) this.unchangedBelow = this.depth;
+      const call = this.stackCall[this.depth]!;
+      this.state = this.stackState[this.depth]!;
+      this.linearized.remove(list.op[call]!);
+      unlift(list, call);
+      if (list.match[call] !== NONE) this.remainingCompleted++;
+      // A forced step had no alternative: its failure is its parent configuration's.
+      if (this.stackForced[this.depth] === 0) return list.next[call]!;
+    }
+  }
+
+  private violation(): PartitionVerdict<I, O> {
+    const prefix = Array.from(this.longestCalls.subarray(0, this.longestDepth), (call) => this.ops[this.list.op[call]!]!);
+    return { kind: 'violation', explored: this.explored, prefix, stuck: this.longestStuck };
+  }
 }
 
 /** The completed operations whose calls precede the first remaining return entry. */
