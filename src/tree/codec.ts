@@ -30,40 +30,47 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
-    this.view.setUint8(this.reserve(1), v);
+    const at = this.reserve(1); // reserve first: it may replace the view
+    this.view.setUint8(at, v);
     return this;
   }
 
   u16(v: number): this {
-    this.view.setUint16(this.reserve(2), v);
+    const at = this.reserve(2); // reserve first: it may replace the view
+    this.view.setUint16(at, v);
     return this;
   }
 
   u32(v: number): this {
-    this.view.setUint32(this.reserve(4), v);
+    const at = this.reserve(4); // reserve first: it may replace the view
+    this.view.setUint32(at, v);
     return this;
   }
 
   i32(v: number): this {
-    this.view.setInt32(this.reserve(4), v);
+    const at = this.reserve(4); // reserve first: it may replace the view
+    this.view.setInt32(at, v);
     return this;
   }
 
   f64(v: number): this {
-    this.view.setFloat64(this.reserve(8), v);
+    const at = this.reserve(8); // reserve first: it may replace the view
+    this.view.setFloat64(at, v);
     return this;
   }
 
   /** A signed 64-bit integer (zxids, session ids); anything outside that range is a bug. */
   i64(v: bigint): this {
     if (v < MIN_I64 || v > MAX_I64) throw new RangeError(`value ${v} does not fit in 64 signed bits`);
-    this.view.setBigInt64(this.reserve(8), v);
+    const at = this.reserve(8); // reserve first: it may replace the view
+    this.view.setBigInt64(at, v);
     return this;
   }
 
   bytes(b: Uint8Array): this {
     this.u32(b.length);
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
@@ -72,7 +79,8 @@ export class ByteWriter {
   }
 
   raw(b: Uint8Array): this {
-    this.buf.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
