@@ -1,0 +1,397 @@
+/**
+ * One statekeeper server: wires the role machines to a bus and a store, and performs their effects.
+ *
+ * The node is the only place where machines meet the world. It routes each inbound message to the
+ * machine that owns it, applies the shared prelude (a higher epoch seen anywhere moves the election
+ * to it), and performs effects in order — holding every send that follows a write until the store
+ * says the write is durable (fsync before ack).
+ */
+import { createActor } from 'xstate';
+import type { Actor } from 'xstate';
+import type { Subscription } from 'rxjs';
+import type { Bus, Envelope } from '../bus/types.js';
+import type { Effect, Role, SendEffect } from '../protocol/effects.js';
+import type { Ballot, NodeId, Slot } from '../protocol/ids.js';
+import { compareBallots } from '../protocol/ids.js';
+import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '../protocol/messages.js';
+import { messageEpoch } from '../protocol/messages.js';
+import type { ConsensusStorage } from './storage.js';
+import type { ProposerTimings } from '../../machines/proposer/machine.js';
+import type { ElectionTimings } from '../../machines/election/types.js';
+import { defaultMachines } from './machines.js';
+import type { MachineSet } from './machines.js';
+
+/** XState's clock contract: the simulator gives virtual time, a real node the system timers. */
+export interface Clock {
+  setTimeout(fn: (...args: any[]) => void, timeoutMs: number): any;
+  clearTimeout(id: any): void;
+}
+
+export type MachineName = 'election' | 'acceptor' | 'learner' | 'proposer';
+
+export interface NodeTimings extends ElectionTimings, ProposerTimings {
+  readonly learnRetryMs: number;
+  /** Most entries one LearnReply carries. */
+  readonly maxLearnBatchEntries: number;
+}
+
+/** The replicated application: fed every chosen command once per node, in log order. */
+export interface Application {
+  apply(command: Command, at: { slot: Slot; zxidEpoch: number; zxidCounter: number; timeMs: number }): unknown;
+}
+
+/** Hooks for tracing and checks; absent hooks cost nothing. */
+export interface NodeObserver {
+  onEffect?(node: NodeId, machine: MachineName, effect: Effect, cause: unknown): void;
+  onTransition?(node: NodeId, machine: MachineName, state: unknown): void;
+  onReply?(node: NodeId, commandId: string, ok: boolean): void;
+}
+
+export interface NodeOptions {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  /** Voters and observers (non-voting members that learn the commit stream). */
+  readonly members: readonly NodeId[];
+  readonly bus: Bus<PeerMessage>;
+  readonly clock: Clock;
+  readonly now: () => number;
+  readonly storage: ConsensusStorage;
+  readonly timings: NodeTimings;
+  /** Seed of this node's election jitter. */
+  readonly seed: number;
+  readonly machines?: MachineSet;
+  readonly application?: Application;
+  readonly observer?: NodeObserver;
+}
+
+type AnyActor = Actor<any>;
+
+export class ConsensusNode {
+  readonly id: NodeId;
+  private readonly opts: NodeOptions;
+  private readonly machines: MachineSet;
+  private readonly isVoter: boolean;
+  private election: AnyActor | undefined;
+  private acceptor: AnyActor | undefined;
+  private learner: AnyActor;
+  private proposer: AnyActor | undefined;
+  private proposerActive = false;
+  private subscription: Subscription | undefined;
+  private readonly learned: Entry[];
+  private zxidEpoch = 0;
+  private zxidCounter = 0;
+  /** Client commands this node submitted, by id: who to answer once applied. */
+  private readonly waiting = new Map<string, NodeId>();
+  private readonly outbox: SendEffect[] = [];
+  private flushing = false;
+  private cause: unknown = undefined;
+  private stopped = false;
+  role: Role = 'follower';
+  epoch = 0;
+  leader: NodeId | null = null;
+
+  constructor(opts: NodeOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.machines = opts.machines ?? defaultMachines;
+    this.isVoter = opts.voters.includes(opts.id);
+    const durable = opts.storage.load();
+    this.learned = durable.learned.slice();
+    for (let i = 0; i < this.learned.length; i++) this.applyToApplication(i + 1, this.learned[i]!, false);
+    this.epoch = durable.epoch;
+    if (this.isVoter) {
+      this.acceptor = this.spawn('acceptor', this.machines.acceptor, {
+        id: opts.id,
+        promised: durable.promised,
+        accepted: durable.accepted,
+      });
+      this.election = this.spawn('election', this.machines.election, {
+        id: opts.id,
+        voters: opts.voters,
+        timings: opts.timings,
+        seed: opts.seed,
+        epoch: durable.epoch,
+        votedFor: durable.votedFor,
+      });
+    }
+    this.learner = this.spawn('learner', this.machines.learner, {
+      id: opts.id,
+      appliedSlot: this.learned.length,
+      learnRetryMs: opts.timings.learnRetryMs,
+    });
+  }
+
+  /** Start the machines and listen on the bus. */
+  start(): void {
+    this.acceptor?.start();
+    this.learner.start();
+    this.election?.start();
+    this.subscription = this.opts.bus.inbox(this.id).subscribe((env) => this.receive(env));
+  }
+
+  /** Stop everything (a crash, in the simulator: nothing volatile survives). */
+  stop(): void {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+    this.proposer?.stop();
+    this.election?.stop();
+    this.learner.stop();
+    this.acceptor?.stop();
+  }
+
+  get appliedSlot(): Slot {
+    return this.learned.length;
+  }
+  get learnedLog(): readonly Entry[] {
+    return this.learned;
+  }
+  get isActiveLeader(): boolean {
+    return this.proposerActive;
+  }
+  /** Snapshots of the role machines, for inspection. */
+  snapshots(): Partial<Record<MachineName, unknown>> {
+    return {
+      election: this.election?.getSnapshot(),
+      acceptor: this.acceptor?.getSnapshot(),
+      learner: this.learner.getSnapshot(),
+      proposer: this.proposer?.getSnapshot(),
+    };
+  }
+
+  /** Submit commands as if a client had sent them here; answers go to `replyTo` over the bus. */
+  submit(commands: readonly Command[], replyTo: NodeId): boolean {
+    if (this.proposer === undefined) return false;
+    for (const c of commands) this.waiting.set(c.id, replyTo);
+    this.deliver('proposer', this.proposer, { type: 'Submit', commands, nowMs: this.opts.now() });
+    return true;
+  }
+
+  receive(env: Envelope<PeerMessage>): void {
+    if (this.stopped) return;
+    const msg = env.msg;
+    const from = env.from;
+    const epoch = messageEpoch(msg);
+    if (epoch !== undefined && this.election !== undefined && epoch > this.epoch) {
+      // The shared prelude for replication messages (election messages run it inside the machine).
+      if (!isElectionMessage(msg.type)) this.deliver('election', this.election, { type: 'ObservedEpoch', epoch });
+    }
+    switch (msg.type) {
+      case 'PreVoteRequest':
+      case 'VoteRequest':
+        if (this.election) this.deliver('election', this.election, { ...msg, from, localLog: this.localLog() });
+        break;
+      case 'PreVoteReply':
+      case 'VoteReply':
+      case 'Heartbeat':
+      case 'HeartbeatReply':
+        if (this.election) this.deliver('election', this.election, { ...msg, from });
+        break;
+      case 'PrepareRequest':
+      case 'AcceptRequest':
+        if (this.acceptor) this.deliver('acceptor', this.acceptor, { ...msg, from });
+        break;
+      case 'PromiseReply':
+      case 'AcceptedReply':
+      case 'RejectReply':
+        if (this.proposer) this.deliver('proposer', this.proposer, { ...msg, from });
+        break;
+      case 'CommitNotice':
+        this.deliver('learner', this.learner, { ...msg, from, local: this.localEntries(msg.commitSlot) });
+        break;
+      case 'LearnReply':
+        this.deliver('learner', this.learner, { ...msg, from });
+        break;
+      case 'LearnRequest':
+        this.answerLearnRequest(from, msg.fromSlot);
+        break;
+      case 'ClientRequest':
+        if (!this.submit([msg.command], from)) {
+          this.sendNow({ type: 'send', to: from, msg: { type: 'ClientReply', commandId: msg.command.id, ok: false, leaderHint: this.leader } });
+        }
+        break;
+      case 'ClientReply':
+        break;
+    }
+  }
+
+  private spawn(name: MachineName, machine: any, input: unknown): AnyActor {
+    const actor = createActor(machine, { input, clock: this.opts.clock });
+    actor.on('*', (effect) => this.perform(name, effect as Effect));
+    const observer = this.opts.observer;
+    if (observer?.onTransition) actor.subscribe((s: any) => observer.onTransition!(this.id, name, s.value));
+    return actor;
+  }
+
+  private deliver(name: MachineName, actor: AnyActor, event: unknown): void {
+    const previous = this.cause;
+    this.cause = event;
+    actor.send(event as never);
+    this.cause = previous;
+    this.requestFlush();
+  }
+
+  private localLog(): LogPosition {
+    const fromAcceptor = this.acceptor?.getSnapshot().context.lastLog as LogPosition | undefined;
+    const learnedSlot = this.learned.length;
+    const learnedEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : 0;
+    if (fromAcceptor === undefined) return { epoch: learnedEpoch, slot: learnedSlot };
+    return fromAcceptor.epoch > learnedEpoch || (fromAcceptor.epoch === learnedEpoch && fromAcceptor.slot > learnedSlot)
+      ? fromAcceptor
+      : { epoch: learnedEpoch, slot: Math.max(learnedSlot, fromAcceptor.slot) };
+  }
+
+  /** The local acceptor's entries from the next unapplied slot up to `commitSlot` (bounded). */
+  private localEntries(commitSlot: Slot): (AcceptedEntry | undefined)[] {
+    const accepted = this.acceptor?.getSnapshot().context.accepted as Map<Slot, AcceptedEntry> | undefined;
+    if (accepted === undefined) return [];
+    const applied: Slot = this.learner.getSnapshot().context.appliedSlot;
+    const last = Math.min(commitSlot, applied + this.opts.timings.maxLearnBatchEntries);
+    const out: (AcceptedEntry | undefined)[] = [];
+    for (let slot = applied + 1; slot <= last; slot++) out.push(accepted.get(slot));
+    return out;
+  }
+
+  private answerLearnRequest(to: NodeId, fromSlot: Slot): void {
+    if (fromSlot < 1 || fromSlot > this.learned.length) return;
+    const entries = this.learned.slice(fromSlot - 1, fromSlot - 1 + this.opts.timings.maxLearnBatchEntries);
+    this.sendNow({ type: 'send', to, msg: { type: 'LearnReply', fromSlot, entries } });
+  }
+
+  private perform(machine: MachineName, effect: Effect): void {
+    if (this.stopped) return;
+    this.opts.observer?.onEffect?.(this.id, machine, effect, this.cause);
+    const storage = this.opts.storage;
+    switch (effect.type) {
+      case 'send':
+        if (storage.dirty || this.outbox.length > 0) this.outbox.push(effect);
+        else this.sendNow(effect);
+        break;
+      case 'requestVotes': {
+        const lastLog = this.localLog();
+        const msg: PeerMessage = effect.preVote
+          ? { type: 'PreVoteRequest', epoch: effect.epoch, lastLog }
+          : { type: 'VoteRequest', epoch: effect.epoch, lastLog };
+        this.perform(machine, { type: 'send', to: 'peers', msg });
+        break;
+      }
+      case 'persistElection':
+        storage.saveElection(effect.epoch, effect.votedFor);
+        break;
+      case 'persistPromise':
+        storage.savePromise(effect.promised);
+        break;
+      case 'persistAccepted':
+        storage.saveAccepted(effect.promised, effect.accepted);
+        break;
+      case 'apply':
+        this.learn(effect.slot, effect.entry);
+        break;
+      case 'roleChanged':
+        this.onRoleChanged(effect.role, effect.epoch, effect.leader);
+        break;
+      case 'proposerActive':
+        this.proposerActive = true;
+        break;
+      case 'preempted':
+        this.onPreempted(effect.promised);
+        break;
+      case 'chosen':
+        break;
+    }
+  }
+
+  private learn(slot: Slot, entry: Entry): void {
+    if (slot !== this.learned.length + 1) {
+      // Only a broken learner gets here; keep the node's log consistent and let the checks see it.
+      this.learned[slot - 1] = entry;
+    } else {
+      this.learned.push(entry);
+    }
+    this.opts.storage.appendLearned(slot, entry);
+    this.applyToApplication(slot, entry, true);
+  }
+
+  private applyToApplication(slot: Slot, entry: Entry, reply: boolean): void {
+    if (entry.origin.epoch > this.zxidEpoch) this.zxidEpoch = entry.origin.epoch;
+    for (const command of entry.commands) {
+      this.zxidCounter++;
+      const result = this.opts.application?.apply(command, {
+        slot,
+        zxidEpoch: this.zxidEpoch,
+        zxidCounter: this.zxidCounter,
+        timeMs: entry.createdMs,
+      });
+      if (!reply) continue;
+      const client = this.waiting.get(command.id);
+      if (client === undefined) continue;
+      this.waiting.delete(command.id);
+      this.opts.observer?.onReply?.(this.id, command.id, true);
+      this.sendNow({ type: 'send', to: client, msg: { type: 'ClientReply', commandId: command.id, ok: true, slot, result } });
+    }
+  }
+
+  private onRoleChanged(role: Role, epoch: number, leader: NodeId | null): void {
+    this.role = role;
+    this.epoch = epoch;
+    this.leader = leader;
+    if (role === 'leader') {
+      this.startProposer({ epoch, nodeId: this.id });
+    } else if (this.proposer !== undefined) {
+      this.proposer.stop();
+      this.proposer = undefined;
+      this.proposerActive = false;
+    }
+  }
+
+  private startProposer(ballot: Ballot): void {
+    this.proposer?.stop();
+    this.proposerActive = false;
+    const applied: Slot = this.learner.getSnapshot().context.appliedSlot;
+    this.proposer = this.spawn('proposer', this.machines.proposer, {
+      id: this.id,
+      ballot,
+      voters: this.opts.voters,
+      baseSlot: applied,
+      nowMs: this.opts.now(),
+      timings: this.opts.timings,
+      ...(this.machines.proposerQuorum === undefined ? {} : { quorum: this.machines.proposerQuorum }),
+    });
+    this.proposer.start();
+  }
+
+  private onPreempted(promised: Ballot): void {
+    this.proposerActive = false;
+    if (this.election !== undefined && promised.epoch > this.epoch) {
+      this.deliver('election', this.election, { type: 'ObservedEpoch', epoch: promised.epoch });
+    }
+    void compareBallots;
+  }
+
+  private requestFlush(): void {
+    if (this.flushing || !this.opts.storage.dirty) return;
+    this.flushing = true;
+    this.opts.storage.flush(() => {
+      this.flushing = false;
+      if (this.stopped) return;
+      // Sends queued behind writes that are now durable may leave; later writes need another flush.
+      const ready = this.outbox.splice(0, this.outbox.length);
+      for (const s of ready) this.sendNow(s);
+      this.requestFlush();
+    });
+  }
+
+  private sendNow(effect: SendEffect): void {
+    const bus = this.opts.bus;
+    const to = effect.to;
+    if (typeof to === 'number') {
+      bus.send({ from: this.id, to, msg: effect.msg });
+      return;
+    }
+    const targets = to === 'members' ? this.opts.members : this.opts.voters;
+    for (const t of targets) if (to !== 'peers' || t !== this.id) bus.send({ from: this.id, to: t, msg: effect.msg });
+  }
+}
+
+function isElectionMessage(type: string): boolean {
+  return type === 'PreVoteRequest' || type === 'PreVoteReply' || type === 'VoteRequest' || type === 'VoteReply' || type === 'Heartbeat' || type === 'HeartbeatReply';
+}

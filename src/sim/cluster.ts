@@ -1,0 +1,381 @@
+/**
+ * A whole cluster on virtual time from one scenario: nodes on the in-memory bus, simulated
+ * clients, the fault schedule, then a heal and a liveness window. Everything random comes from
+ * the scenario's seed, so the same scenario always gives the same run.
+ */
+import { MemoryBus } from '../bus/memory.js';
+import type { Envelope } from '../bus/types.js';
+import { ConsensusNode } from '../node/node.js';
+import type { NodeObserver, NodeTimings } from '../node/node.js';
+import { defaultMachines } from '../node/machines.js';
+import type { MachineSet } from '../node/machines.js';
+import { MemoryStorage } from '../node/storage.js';
+import type { Effect } from '../protocol/effects.js';
+import type { NodeId } from '../protocol/ids.js';
+import { formatBallot, quorumSize } from '../protocol/ids.js';
+import type { Command, PeerMessage } from '../protocol/messages.js';
+import { entryKey } from '../protocol/messages.js';
+import { SeededRandom } from '../protocol/random.js';
+import { emptyRecord, recordAcceptance } from './record.js';
+import type { RunRecord } from './record.js';
+import { range } from './scenario.js';
+import type { FaultEvent, Scenario } from './scenario.js';
+import { VirtualScheduler } from './scheduler.js';
+import type { TraceEvent } from './trace.js';
+
+export const SIM_TIMINGS: NodeTimings = Object.freeze({
+  electionTimeoutMinMs: 150,
+  electionTimeoutMaxMs: 300,
+  heartbeatIntervalMs: 50,
+  retransmitMs: 60,
+  maxInflightEntries: 8,
+  maxBatchCommands: 64,
+  learnRetryMs: 60,
+  maxLearnBatchEntries: 256,
+});
+
+/** Simulated clients get node ids from here up, so they never collide with servers. */
+export const FIRST_CLIENT_ID = 1001;
+const CLIENT_RETRY_MS = 200;
+const CLIENT_REDIRECT_MS = 10;
+const LIVENESS_POLL_MS = 10;
+
+export interface ClusterOptions {
+  readonly machines?: MachineSet;
+  /** Record a full trace (messages, state transitions, client traffic) for files and replay. */
+  readonly trace?: boolean;
+  readonly timings?: NodeTimings;
+  /** Called after every fault-schedule action and client step, for live views. */
+  readonly onStep?: (cluster: SimCluster) => void;
+}
+
+interface ClientState {
+  readonly id: NodeId;
+  target: NodeId;
+  readonly unacked: Map<string, Command>;
+}
+
+export class SimCluster {
+  readonly scenario: Scenario;
+  readonly scheduler = new VirtualScheduler();
+  readonly bus: MemoryBus<PeerMessage>;
+  readonly record: RunRecord;
+  readonly trace: TraceEvent[] | undefined;
+  readonly nodeIds: readonly NodeId[];
+  private readonly nodes = new Map<NodeId, ConsensusNode | undefined>();
+  private readonly storages = new Map<NodeId, MemoryStorage>();
+  private readonly incarnation = new Map<NodeId, number>();
+  private readonly clients: ClientState[] = [];
+  private readonly machines: MachineSet;
+  private readonly timings: NodeTimings;
+  private readonly random: SeededRandom;
+  private readonly observer: NodeObserver;
+  /** The slot each node's current life recovered up to. */
+  private readonly startAfter = new Map<NodeId, number>();
+
+  constructor(scenario: Scenario, options: ClusterOptions = {}) {
+    this.scenario = scenario;
+    this.random = new SeededRandom(scenario.seed);
+    this.bus = new MemoryBus(this.scheduler, this.random.fork(), scenario.network);
+    this.machines = options.machines ?? defaultMachines;
+    this.timings = options.timings ?? SIM_TIMINGS;
+    this.nodeIds = range(scenario.nodes);
+    this.record = emptyRecord(scenario.nodes, quorumSize(scenario.nodes), scenario.sabotage);
+    this.record.leaderBoundMs = scenario.leaderBoundMs;
+    this.record.commitBoundMs = scenario.commitBoundMs;
+    this.trace = options.trace ? [] : undefined;
+    this.observer = this.makeObserver();
+    if (this.trace) this.traceNetwork();
+    for (const id of this.nodeIds) {
+      this.storages.set(id, new MemoryStorage(this.scheduler.clock, scenario.fsyncMs));
+      this.incarnation.set(id, 0);
+      this.startNode(id);
+    }
+  }
+
+  /** Run the whole scenario: load and faults, heal, then the liveness window. */
+  run(): RunRecord {
+    this.scheduleLoad();
+    for (const fault of this.scenario.faults) this.scheduler.schedule(fault.atMs, () => this.applyFault(fault));
+    this.scheduler.schedule(this.scenario.healAtMs, () => this.heal());
+    const end = this.scenario.healAtMs + Math.max(this.scenario.leaderBoundMs, this.scenario.commitBoundMs);
+    this.scheduler.runUntil(end, () => this.isSettled());
+    return this.finish();
+  }
+
+  node(id: NodeId): ConsensusNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.nodes.get(id) !== undefined;
+  }
+
+  /** Stop a node; only what its store had synced survives. */
+  crash(id: NodeId): void {
+    const node = this.nodes.get(id);
+    if (node === undefined) return;
+    node.stop();
+    this.storages.get(id)!.crash();
+    this.nodes.set(id, undefined);
+  }
+
+  restart(id: NodeId): void {
+    if (this.isUp(id)) return;
+    this.incarnation.set(id, this.incarnation.get(id)! + 1);
+    this.startNode(id);
+  }
+
+  wipe(id: NodeId): void {
+    this.crash(id);
+    this.storages.get(id)!.wipe();
+  }
+
+  /** Submit one client command through the simulated client `client` (0-based). */
+  submit(client: number, command: Command): void {
+    const c = this.clients[client];
+    if (c === undefined) throw new Error(`no client ${client}`);
+    this.record.submitted.set(command.id, command);
+    c.unacked.set(command.id, command);
+    this.traceEvent({ t: this.scheduler.now(), kind: 'request', client: c.id, to: c.target, id: command.id });
+    this.bus.send({ from: c.id, to: c.target, msg: { type: 'ClientRequest', command } });
+  }
+
+  private startNode(id: NodeId): void {
+    const node = new ConsensusNode({
+      id,
+      voters: this.nodeIds,
+      members: this.nodeIds,
+      bus: this.bus,
+      clock: this.scheduler.clock,
+      now: () => this.scheduler.now(),
+      storage: this.storages.get(id)!,
+      timings: this.timings,
+      seed: (this.scenario.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
+      machines: this.machines,
+      observer: this.observer,
+    });
+    this.nodes.set(id, node);
+    this.startAfter.set(id, node.appliedSlot);
+    node.start();
+    this.traceEvent({ t: this.scheduler.now(), kind: 'start', node: id, applied: node.appliedSlot });
+    const applies = this.record.applies.get(id);
+    if (applies === undefined) this.record.applies.set(id, []);
+  }
+
+  private makeObserver(): NodeObserver {
+    const record = this.record;
+    const now = () => this.scheduler.now();
+    const observer: NodeObserver = {
+      onEffect: (node: NodeId, machine, effect: Effect, cause: unknown) => {
+        switch (effect.type) {
+          case 'roleChanged':
+            if (effect.role === 'leader') record.leaders.push({ epoch: effect.epoch, node, atMs: now() });
+            break;
+          case 'send':
+            if (effect.msg.type === 'AcceptedReply') {
+              const req = cause as { type: string; ballot: import('../protocol/ids.js').Ballot; fromSlot: number; entries: import('../protocol/messages.js').Entry[] };
+              if (req?.type === 'AcceptRequest') {
+                for (let i = 0; i < req.entries.length; i++) recordAcceptance(record, node, req.fromSlot + i, req.ballot, req.entries[i]!, now());
+              }
+            }
+            break;
+          case 'proposerActive':
+            record.activations.push({ node, ballot: effect.ballot, baseSlot: effect.baseSlot, adoptedKeys: effect.adopted.map(entryKey), atMs: now() });
+            break;
+          case 'apply': {
+            const key = entryKey(effect.entry);
+            record.entries.set(key, effect.entry);
+            record.applies.get(node)!.push({
+              slot: effect.slot,
+              key,
+              atMs: now(),
+              incarnation: this.incarnation.get(node)!,
+              startAfter: this.startAfter.get(node) ?? 0,
+            });
+            break;
+          }
+        }
+        if (this.trace) this.traceEffect(node, machine, effect);
+      },
+    };
+    if (this.trace) {
+      observer.onTransition = (node, machine, state) =>
+        this.trace!.push({ t: this.scheduler.now(), kind: 'state', node, machine, state: JSON.stringify(state) });
+    }
+    return observer;
+  }
+
+  private scheduleLoad(): void {
+    const s = this.scenario;
+    const loadRandom = this.random.fork();
+    for (let c = 0; c < s.clients; c++) {
+      const id = FIRST_CLIENT_ID + c;
+      const client: ClientState = { id, target: loadRandom.int(1, s.nodes), unacked: new Map() };
+      this.clients.push(client);
+      this.bus.inbox(id).subscribe((env) => this.onClientMessage(client, env));
+      this.scheduler.schedule(CLIENT_RETRY_MS, () => this.clientRetry(client));
+    }
+    for (let i = 0; i < s.commands; i++) {
+      const client = i % s.clients;
+      const at = loadRandom.next() * s.loadMs;
+      const command: Command = { id: `c${client}-${i}`, payload: `v${i}` };
+      this.scheduler.schedule(at, () => this.submit(client, command));
+    }
+  }
+
+  private onClientMessage(client: ClientState, env: Envelope<PeerMessage>): void {
+    const msg = env.msg;
+    if (msg.type !== 'ClientReply') return;
+    this.traceEvent({ t: this.scheduler.now(), kind: 'reply', client: client.id, from: env.from, id: msg.commandId, ok: msg.ok });
+    if (msg.ok) {
+      if (!this.record.acked.has(msg.commandId)) this.record.acked.set(msg.commandId, { atMs: this.scheduler.now(), slot: msg.slot ?? 0 });
+      client.unacked.delete(msg.commandId);
+      client.target = env.from;
+      return;
+    }
+    const command = client.unacked.get(msg.commandId);
+    if (command === undefined) return;
+    // Redirect to the hinted leader (or anyone), after a short pause so an election can finish.
+    client.target = msg.leaderHint ?? this.random.int(1, this.scenario.nodes);
+    this.scheduler.schedule(CLIENT_REDIRECT_MS, () => {
+      if (client.unacked.has(command.id)) this.bus.send({ from: client.id, to: client.target, msg: { type: 'ClientRequest', command } });
+    });
+  }
+
+  /** Every unacknowledged command is resent periodically, to a new node if the last one is silent. */
+  private clientRetry(client: ClientState): void {
+    if (client.unacked.size > 0) {
+      client.target = this.random.int(1, this.scenario.nodes);
+      for (const command of client.unacked.values()) {
+        this.bus.send({ from: client.id, to: client.target, msg: { type: 'ClientRequest', command } });
+      }
+    }
+    this.scheduler.schedule(CLIENT_RETRY_MS, () => this.clientRetry(client));
+  }
+
+  private applyFault(fault: FaultEvent): void {
+    this.traceEvent({ t: this.scheduler.now(), kind: 'fault', fault: JSON.stringify(fault) });
+    switch (fault.kind) {
+      case 'crash':
+        this.crash(fault.node);
+        break;
+      case 'restart':
+        this.restart(fault.node);
+        break;
+      case 'wipe':
+        this.wipe(fault.node);
+        this.restart(fault.node);
+        break;
+      case 'partition':
+        this.bus.partition(fault.groups);
+        break;
+      case 'heal':
+        this.bus.heal();
+        break;
+    }
+  }
+
+  private heal(): void {
+    this.traceEvent({ t: this.scheduler.now(), kind: 'fault', fault: '{"kind":"heal-all"}' });
+    this.bus.heal();
+    this.bus.faults = { ...this.bus.faults, dropRate: 0, duplicateRate: 0 };
+    for (const id of this.nodeIds) this.restart(id);
+    this.record.healAtMs = this.scheduler.now();
+    this.record.pendingAtHeal = [...this.record.submitted.keys()].filter((id) => !this.record.acked.has(id));
+    this.pollLeader();
+  }
+
+  private pollLeader(): void {
+    if (this.record.leaderAfterHealMs !== undefined) return;
+    let maxEpoch = 0;
+    for (const n of this.nodes.values()) if (n && n.epoch > maxEpoch) maxEpoch = n.epoch;
+    for (const n of this.nodes.values()) {
+      if (n?.isActiveLeader && n.epoch === maxEpoch) {
+        this.record.leaderAfterHealMs = this.scheduler.now();
+        return;
+      }
+    }
+    this.scheduler.schedule(LIVENESS_POLL_MS, () => this.pollLeader());
+  }
+
+  /** After the heal, a run may end early once a leader stands and every command is acknowledged. */
+  private isSettled(): boolean {
+    return (
+      this.record.leaderAfterHealMs !== undefined &&
+      this.record.acked.size === this.record.submitted.size &&
+      this.scheduler.now() >= this.scenario.loadMs
+    );
+  }
+
+  private finish(): RunRecord {
+    const record = this.record;
+    record.endMs = this.scheduler.now();
+    for (const id of this.nodeIds) {
+      const node = this.nodes.get(id);
+      if (node !== undefined) record.finalLogs.set(id, node.learnedLog.map(entryKey));
+    }
+    return record;
+  }
+
+  private traceEvent(e: TraceEvent): void {
+    this.trace?.push(e);
+  }
+
+  private traceNetwork(): void {
+    this.bus.observer = {
+      onDeliver: (env) => {
+        if (env.msg.type === 'ClientRequest' || env.msg.type === 'ClientReply') return;
+        this.trace!.push({ t: this.scheduler.now(), kind: 'deliver', from: env.from, to: env.to, msg: summarize(env.msg as PeerMessage) });
+      },
+    };
+  }
+
+  private traceEffect(node: NodeId, machine: string, effect: Effect): void {
+    switch (effect.type) {
+      case 'roleChanged':
+        this.trace!.push({ t: this.scheduler.now(), kind: 'role', node, role: effect.role, epoch: effect.epoch });
+        break;
+      case 'apply':
+        this.trace!.push({ t: this.scheduler.now(), kind: 'apply', node, slot: effect.slot, key: entryKey(effect.entry) });
+        break;
+      case 'proposerActive':
+        this.trace!.push({ t: this.scheduler.now(), kind: 'active', node, ballot: formatBallot(effect.ballot), baseSlot: effect.baseSlot });
+        break;
+      default:
+        void machine;
+    }
+  }
+}
+
+function summarize(msg: PeerMessage): string {
+  switch (msg.type) {
+    case 'AcceptRequest':
+      return `AcceptRequest b=${formatBallot(msg.ballot)} slots=${msg.fromSlot}..${msg.fromSlot + msg.entries.length - 1}`;
+    case 'AcceptedReply':
+      return `AcceptedReply b=${formatBallot(msg.ballot)} slots=${msg.fromSlot}..${msg.toSlot}`;
+    case 'PrepareRequest':
+      return `PrepareRequest b=${formatBallot(msg.ballot)} from=${msg.fromSlot}`;
+    case 'PromiseReply':
+      return `PromiseReply b=${formatBallot(msg.ballot)} accepted=${msg.accepted.length}`;
+    case 'RejectReply':
+      return `RejectReply b=${formatBallot(msg.ballot)} promised=${formatBallot(msg.promised)}`;
+    case 'CommitNotice':
+      return `CommitNotice b=${formatBallot(msg.ballot)} commit=${msg.commitSlot}`;
+    case 'LearnRequest':
+      return `LearnRequest from=${msg.fromSlot}`;
+    case 'LearnReply':
+      return `LearnReply slots=${msg.fromSlot}..${msg.fromSlot + msg.entries.length - 1}`;
+    case 'PreVoteRequest':
+    case 'VoteRequest':
+      return `${msg.type} e=${msg.epoch} log=${msg.lastLog.epoch}/${msg.lastLog.slot}`;
+    case 'PreVoteReply':
+    case 'VoteReply':
+      return `${msg.type} e=${msg.epoch} granted=${msg.granted}`;
+    case 'Heartbeat':
+    case 'HeartbeatReply':
+      return `${msg.type} e=${msg.epoch}`;
+    default:
+      return msg.type;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Deliberately broken variants of the role machines. Each is the real machine with one guard or
+ * action swapped through XState's `machine.provide`, and each must be caught by some invariant:
+ * a check that no mutant trips is a defect, and so is a mutant no check catches.
+ */
+import { emit, enqueueActions } from 'xstate';
+import { learnableEntries } from '../../machines/learner/machine.js';
+import { defaultMachines } from '../node/machines.js';
+import type { MachineSet } from '../node/machines.js';
+
+export interface Mutant {
+  /** kebab-case name, as `statekeeper check --mutant NAME` takes it. */
+  readonly name: string;
+  readonly description: string;
+  readonly machines: MachineSet;
+}
+
+const m = defaultMachines;
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'accept-lower-ballot',
+    description: 'acceptor accepts and promises any ballot, even one lower than it promised',
+    machines: { ...m, acceptor: m.acceptor.provide({ guards: { isBallotAtLeastPromised: () => true } }) },
+  },
+  {
+    name: 'forget-promise',
+    description: 'acceptor does not persist its promises or the ballot of its accepts: a restart forgets them',
+    machines: {
+      ...m,
+      acceptor: m.acceptor.provide({
+        actions: {
+          persistPromise: () => {},
+          persistAccepted: emit(({ event }) => {
+            const e = event as { fromSlot: number; ballot: { epoch: number; nodeId: number }; entries: readonly import('../protocol/messages.js').Entry[] };
+            return {
+              type: 'persistAccepted' as const,
+              promised: { epoch: 0, nodeId: 0 },
+              accepted: e.entries.map((entry, i) => ({ slot: e.fromSlot + i, ballot: e.ballot, entry })),
+            };
+          }),
+        },
+      }),
+    },
+  },
+  {
+    name: 'unpersisted-accepts',
+    description: 'acceptor replies to accept requests without making the accepted entries durable',
+    machines: { ...m, acceptor: m.acceptor.provide({ actions: { persistAccepted: () => {} } }) },
+  },
+  {
+    name: 'ignore-phase1-values',
+    description: 'proposer ignores the values reported in phase 1 and proposes its own at every open slot',
+    machines: {
+      ...m,
+      proposer: m.proposer.provide({
+        actions: {
+          adoptReported: enqueueActions(({ context, enqueue }) => {
+            context.reported.clear();
+            enqueue.emit({ type: 'proposerActive', ballot: context.ballot, baseSlot: context.baseSlot, adopted: [] });
+          }),
+        },
+      }),
+    },
+  },
+  {
+    name: 'double-vote',
+    description: 'a voter grants its vote to every candidate of an epoch, not just the first',
+    machines: {
+      ...m,
+      election: m.election.provide({
+        guards: {
+          canGrantVote: ({ context, event }) => event.type === 'VoteRequest' && event.epoch === context.epoch,
+        },
+      }),
+    },
+  },
+  {
+    name: 'minority-commit',
+    description: 'proposer counts a value chosen once a single acceptor (a minority) accepted it',
+    machines: { ...m, proposerQuorum: 1 },
+  },
+  {
+    name: 'learner-skips-gap',
+    description: 'learner applies the entries it has past a slot it is still missing (out of order)',
+    machines: {
+      ...m,
+      learner: m.learner.provide({
+        actions: {
+          applyLearnable: enqueueActions(({ context, event, enqueue }) => {
+            const entries = learnableEntries(context, event, { skipUnknownSlots: true });
+            if (entries.length === 0) return;
+            const first = context.appliedSlot + 1;
+            for (let i = 0; i < entries.length; i++) enqueue.emit({ type: 'apply', slot: first + i, entry: entries[i]! });
+            enqueue.assign({ appliedSlot: first + entries.length - 1 });
+          }),
+        },
+      }),
+    },
+  },
+];
+
+/**
+ * The sabotaged election: voters vote for every candidate of an epoch and leaders never step down
+ * for lack of a quorum, so two nodes can lead at once. Agreement must survive it.
+ */
+export const SABOTAGED_MACHINES: MachineSet = {
+  ...m,
+  election: m.election.provide({
+    guards: {
+      canGrantVote: ({ context, event }) => event.type === 'VoteRequest' && event.epoch === context.epoch,
+      heardFromQuorum: () => true,
+    },
+  }),
+};
+
+export function findMutant(name: string): Mutant | undefined {
+  return MUTANTS.find((mutant) => mutant.name === name);
+}
