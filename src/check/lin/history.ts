@@ -104,23 +104,28 @@ export class HistoryRecorder<I, O> {
 
   /** The open operation of `clientId` completed with `output` (a ZooKeeper error reply counts). */
   ok(clientId: number, output: O): void {
-    const open = this.close(clientId, 'ok');
+    const open = this.openOf(clientId, 'ok');
     const time = this.tick();
+    this.open.delete(clientId);
     this.done.push({ clientId, input: open.input, call: open.call, output, return: time });
     this.recorded.push({ type: 'ok', clientId, time, output });
   }
 
   /** The open operation of `clientId` certainly did not take effect: it is dropped. */
   fail(clientId: number): void {
-    this.close(clientId, 'fail');
-    this.recorded.push({ type: 'fail', clientId, time: this.tick() });
+    this.openOf(clientId, 'fail');
+    const time = this.tick();
+    this.open.delete(clientId);
+    this.recorded.push({ type: 'fail', clientId, time });
   }
 
   /** The outcome of the open operation of `clientId` is unknown: it stays pending. */
   info(clientId: number): void {
-    const open = this.close(clientId, 'info');
+    const open = this.openOf(clientId, 'info');
+    const time = this.tick();
+    this.open.delete(clientId);
     this.done.push({ clientId, input: open.input, call: open.call, output: undefined, return: Infinity });
-    this.recorded.push({ type: 'info', clientId, time: this.tick() });
+    this.recorded.push({ type: 'info', clientId, time });
   }
 
   /** Every event recorded so far, in recording order. */
@@ -145,10 +150,9 @@ export class HistoryRecorder<I, O> {
     return [...this.done, ...stillOpen];
   }
 
-  private close(clientId: number, what: string): OpenOperation<I> {
+  private openOf(clientId: number, what: string): OpenOperation<I> {
     const open = this.open.get(clientId);
     if (open === undefined) throw new Error(`client ${clientId} reported ${what} with no open operation`);
-    this.open.delete(clientId);
     return open;
   }
 
