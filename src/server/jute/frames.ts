@@ -100,7 +100,7 @@ export class FrameSplitter {
     this.detectFourLetterWords = options.detectFourLetterWords ?? false;
   }
 
-  /** Bytes received but not yet returned as part of a frame. */
+  /** Bytes held for a frame not yet complete (a length prefix, once read, is no longer counted). */
   get bufferedBytes(): number {
     return this.buffered;
   }
