@@ -89,6 +89,7 @@ export class MemoryLogStore implements LogStore {
     if (index >= this.lastIndex) return;
     this.payloads.length = index - this.first + 1;
     this.generation++;
+    this.durableLast = Math.min(this.durableLast, index);
     this.capDurability(index);
     await this.durability();
   }
@@ -136,7 +137,10 @@ export class MemoryLogStore implements LogStore {
    * complete without effect, and make the store usable again (even if it was closed).
    */
   crash(): void {
-    this.payloads.length = Math.max(0, this.durableLast - this.first + 1);
+    if (this.durableLast < this.first - 1 || this.durableLast > this.lastIndex) {
+      throw new Error(`internal: durable index ${this.durableLast} outside the log [${this.first - 1}, ${this.lastIndex}]`);
+    }
+    this.payloads.length = this.durableLast - this.first + 1;
     this.capDurability(this.durableLast);
     this.generation++;
     this.closed = false;
@@ -173,8 +177,13 @@ export class MemoryMetaStore<T> implements MetaStore<T> {
   }
 
   save(value: T): Promise<void> {
-    if (this.closed) return Promise.reject(closedError('MemoryMetaStore'));
-    const json = serializeMeta(value);
+    let json: string;
+    try {
+      if (this.closed) throw closedError('MemoryMetaStore');
+      json = serializeMeta(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const incarnation = this.incarnation;
     const run = this.queue.then(async () => {
       await this.durability();
@@ -219,8 +228,12 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   write(index: number, bytes: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(closedError('MemorySnapshotStore'));
-    checkSnapshotArgs(index, bytes);
+    try {
+      if (this.closed) throw closedError('MemorySnapshotStore');
+      checkSnapshotArgs(index, bytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const copy = new Uint8Array(bytes);
     const incarnation = this.incarnation;
     const run = this.queue.then(async () => {
