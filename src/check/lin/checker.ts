@@ -226,13 +226,15 @@ function checkPartition<S, I, O>(
 }
 
 /**
- * The search over one partition. Besides the memo it uses one pruning rule (a special case of
- * Lowe's observation on operations that do not change the state): if a completed operation may
- * come next and leaves the current state unchanged (a read, or a write refused with BADVERSION,
- * NODEEXISTS, NONODE), some linearization from here starts with it whenever any does, since
- * moving it to the front changes no state seen by the others and breaks no real-time order. So
- * it is placed first without branching ("forced"), and if that fails the configuration fails.
- * Only operations that change the state are branched on.
+ * The search over one partition. Besides the memo it uses one pruning rule (Lowe's treatment of
+ * operations that do not change the state): a completed operation the model declares read-only
+ * (`isReadOnly`) that may come next and fits the current state is placed at once, without
+ * branching ("forced"). If any linearization from here exists, one starts with it: moving a
+ * read-only operation to the front changes no state the others see and breaks no real-time
+ * order, since everything that had to precede it is already placed. So if that step fails, the
+ * configuration fails. Read-only-ness must hold in every state, not just the current one: a
+ * write that happens to rewrite the current value is not read-only, since moving it elsewhere
+ * would change what others see.
  */
 class PartitionSearch<S, I, O> {
   private readonly list: EntryList;
@@ -240,6 +242,8 @@ class PartitionSearch<S, I, O> {
   private readonly memo = new Map<number, MemoEntry<S>[]>();
   private readonly stackCall: Int32Array;
   private readonly stackForced: Uint8Array;
+  /** Per operation: completed and declared read-only by the model, so never branched on. */
+  private readonly readOnly: Uint8Array;
   private readonly stackState: S[] = [];
   private depth = 0;
   private remainingCompleted = 0;
@@ -265,7 +269,13 @@ class PartitionSearch<S, I, O> {
     this.stackCall = new Int32Array(ops.length);
     this.stackForced = new Uint8Array(ops.length);
     this.longestCalls = new Int32Array(ops.length);
-    for (const op of ops) if (op.return !== Infinity) this.remainingCompleted++;
+    this.readOnly = new Uint8Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.return === Infinity) continue;
+      this.remainingCompleted++;
+      if (op.output !== undefined && model.isReadOnly?.(op.input, op.output) === true) this.readOnly[i] = 1;
+    }
     this.state = model.init();
   }
 
@@ -280,10 +290,13 @@ class PartitionSearch<S, I, O> {
       }
       if (entry === FRESH) {
         for (let e = list.next[HEAD]!; e !== NONE && list.isCall[e] === 1; e = list.next[e]!) {
-          if (list.match[e] === NONE) continue;
+          if (this.readOnly[list.op[e]!] === 0) continue;
           const op = ops[list.op[e]!]!;
           const [ok, next] = model.step(this.state, op.input, op.output);
-          if (ok && model.equal(next, this.state)) {
+          if (ok) {
+            if (!model.equal(next, this.state)) {
+              throw new Error(`model.isReadOnly is wrong: ${model.describe?.(op) ?? JSON.stringify(op.input)} changed the state`);
+            }
             if (this.push(e, next, true)) continue search;
             // Already explored from here and failed: so does this configuration.
             entry = this.backtrack();
@@ -293,15 +306,19 @@ class PartitionSearch<S, I, O> {
         }
         entry = list.next[HEAD]!;
       }
-      // Branch on the operations that may come next and change the state; every call entry
-      // before the first return entry may.
+      // Branch on the other operations that may come next: every call entry before the first
+      // return entry (read-only ones that fit were forced above).
       for (; entry !== NONE && list.isCall[entry] === 1; entry = list.next[entry]!) {
+        const opIndex = list.op[entry]!;
+        if (this.readOnly[opIndex] === 1) continue;
         const pending = list.match[entry] === NONE;
-        const op = ops[list.op[entry]!]!;
+        const op = ops[opIndex]!;
         const [ok, next] = model.step(this.state, op.input, pending ? undefined : op.output);
-        // A state-preserving operation here is pending (completed ones were forced above): it is
-        // never needed, and skipping it keeps it available for later while blocking nothing.
-        if (ok && !model.equal(next, this.state) && this.push(entry, next, false)) {
+        if (!ok) continue;
+        // A pending operation that changes nothing here is never needed in this place: any
+        // linearization placing it here works without it. Skipping it keeps it available later.
+        if (pending && model.equal(next, this.state)) continue;
+        if (this.push(entry, next, false)) {
           entry = FRESH;
           continue search;
         }

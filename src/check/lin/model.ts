@@ -18,6 +18,14 @@ export interface Model<S, I, O> {
    * state.
    */
   step(state: S, input: I, output: O | undefined): [ok: boolean, next: S];
+  /**
+   * Optional hint that speeds up the search: true when every step the model accepts for this
+   * input and output, from any state, leaves the state unchanged (a read; a write answered with
+   * an error that means it did nothing). The checker then places such an operation as soon as
+   * it fits, without branching. It must hold for every state: a wrong `true` makes the checker
+   * unsound (it verifies the state is unchanged each time it uses the hint, and throws if not).
+   */
+  isReadOnly?(input: I, output: O): boolean;
   /** State equality, for the memo. */
   equal(a: S, b: S): boolean;
   /** A string with `equal(a, b)` implying `hash(a) === hash(b)`; need not be injective. */

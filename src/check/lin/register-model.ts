@@ -25,6 +25,8 @@ export function createRegisterModel(initial: RegisterValue = 0): Model<RegisterV
       if (input.op === 'write') return [true, input.value];
       return [output === undefined || output.value === state, state];
     },
+    // Not writes, even of the current value: elsewhere in the order they would change it.
+    isReadOnly: (input) => input.op === 'read',
     equal: (a, b) => a === b,
     hash: (state) => `${typeof state}:${state}`,
     describe: (op) =>
@@ -67,6 +69,8 @@ export const kvModel: Model<string, KvInput, KvOutput> = {
       }
     }
   },
+  // A failed compare-and-set fits only states it leaves alone.
+  isReadOnly: (input, output) => input.op === 'get' || (input.op === 'cas' && output.ok === false),
   equal: (a, b) => a === b,
   hash: (state) => state,
   partition(ops) {

@@ -142,6 +142,8 @@ export const znodeModel: Model<ZnodeState, ZnodeInput, ZnodeOutput> = {
     const [expected, next] = applyZnode(state, input);
     return [output === undefined || outputMatches(expected, output), next];
   },
+  // Reads, and writes refused with an error, never change a znode.
+  isReadOnly: (input, output) => input.op === 'getData' || input.op === 'exists' || output.err !== ErrorCode.OK,
   equal: (a, b) => a === b || (a !== null && b !== null && a.version === b.version && a.data === b.data),
   hash: (state) => (state === null ? '-' : `${state.version}:${state.data}`),
   partition(ops) {

@@ -80,6 +80,11 @@ describe('checkLinearizable', () => {
     expect(() => checkLinearizable(registerModel, [write(0, -Infinity, 4, 1)])).toThrow(RangeError);
   });
 
+  it('catches a model whose isReadOnly hint is wrong instead of trusting it', () => {
+    const lying: typeof registerModel = { ...registerModel, isReadOnly: () => true };
+    expect(() => checkLinearizable(lying, [write(0, 0, 1, 1), read(1, 2, 3, 1)])).toThrow(/isReadOnly is wrong/);
+  });
+
   it('refuses a partition function that loses operations', () => {
     const lossy = { ...registerModel, partition: (ops: readonly unknown[]) => [ops.slice(1)] } as typeof registerModel;
     expect(() => checkLinearizable(lossy, [write(0, 0, 1, 1), read(1, 2, 3, 1)])).toThrow(/partition returned 1 operations/);

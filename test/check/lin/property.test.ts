@@ -24,7 +24,7 @@ import {
 
 /** Brute force is n! per history: keep histories at most this long. */
 const MAX_OPS = 6;
-const RUNS_PER_SCENARIO = 250;
+const RUNS_PER_SCENARIO = 600;
 /** fc.check stops at the first disagreement, so a caught mutant costs far fewer runs than this. */
 const RUNS_PER_MUTANT = 1000;
 
@@ -140,6 +140,12 @@ const scenarios = [
 
 const fastChecker: Checker = (model, ops) => checkLinearizable(model, ops).linearizable;
 
+/** The checker without the model's read-only hint: a plain branching search with the memo. */
+const withoutReadOnlyHint: Checker = (model, ops) => {
+  const { isReadOnly: _unused, ...plain } = model;
+  return checkLinearizable(plain, ops).linearizable;
+};
+
 /** Mutant: real-time order ignored (every completed operation made concurrent with every other). */
 const ignoresRealTime: Checker = (model, ops) =>
   checkLinearizable(
@@ -181,6 +187,10 @@ describe('checker against the brute-force reference on random small histories', 
   for (const scenario of scenarios) {
     it(`agrees on ${scenario.name}`, () => {
       fc.assert(agreesWithReference(scenario, fastChecker), { numRuns: RUNS_PER_SCENARIO });
+    });
+
+    it(`agrees on ${scenario.name} without the read-only hint`, () => {
+      fc.assert(agreesWithReference(scenario, withoutReadOnlyHint), { numRuns: RUNS_PER_SCENARIO });
     });
 
     it(`generates both verdicts for ${scenario.name}`, () => {

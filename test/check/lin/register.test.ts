@@ -118,6 +118,15 @@ describe('pending operations (no reply: return = Infinity)', () => {
     expectVerdict([pendingWrite(0, 0, 1), pendingWrite(1, 0, 2)], true);
   });
 
+  it('regression (FC_SEED=9999): a write of the value already held is not read-only', () => {
+    // After the pending write of 1 and the read of 1, writing 1 again changes nothing *here*,
+    // but it must stay free to go after the write of 2 so that the last read sees 1.
+    expectVerdict(
+      [read(4, 0, 0, 1), pendingWrite(2, 0, 1), write(1, 9, 9, 2), write(3, 9, 9, 1), read(0, 10, 10, 1)],
+      true,
+    );
+  });
+
   it('ignores whatever output a pending operation carries', () => {
     const ops = [op<RegisterInput, RegisterOutput>(0, 0, Infinity, { op: 'read' }, { value: 9 })];
     expect(checkLinearizable(registerModel, ops).linearizable).toBe(true);
