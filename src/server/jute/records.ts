@@ -709,7 +709,7 @@ function readMultiOps<Name extends MultiOpName>(r: JuteReader, opsByCode: Readon
         other ? `${request} cannot mix read and write ops (op type ${header.type})` : `${request} has an invalid op type ${header.type}`,
       );
     }
-    ops.push({ ...multiOpCodec(op).read(r), op } as MultiOp);
+    ops.push(Object.assign(multiOpCodec(op).read(r), { op }) as MultiOp);
   }
 }
 
@@ -1022,7 +1022,7 @@ function readRequestBody(header: RequestHeader, reader: JuteReader): ZkRequest {
   const op = requestOpByCode.get(header.type);
   if (op === undefined) return { op: 'unknown', type: header.type, body: reader.readRest() };
   const fields = requestCodec(op).read(reader);
-  return { ...fields, op } as KnownRequest;
+  return Object.assign(fields, { op }) as KnownRequest;
 }
 
 /**
@@ -1261,7 +1261,7 @@ export function decodeReplyHeader(frame: Buffer): { readonly header: ReplyHeader
  */
 export function decodeResponseBody(record: ResponseRecordName, body: Buffer, options?: DecodeOptions): ResponseBody {
   const fields = responseCodec(record).read(readerFor(body, options));
-  return { ...fields, record } as ResponseBody;
+  return Object.assign(fields, { record }) as ResponseBody;
 }
 
 /** Decodes the WatcherEvent of a notification body. */
