@@ -6,13 +6,15 @@
 const INITIAL_CAPACITY_BYTES = 256;
 const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
+/** A UTF-16 code unit never takes more than 3 bytes of UTF-8 (a surrogate pair takes 4 for 2 units). */
+const MAX_UTF8_BYTES_PER_UTF16_UNIT = 3;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends fixed-width numbers, length-prefixed strings and byte arrays to a growing buffer. */
 export class ByteWriter {
   private buf = new Uint8Array(INITIAL_CAPACITY_BYTES);
-  private view = new DataView(this.buf.buffer);
+  private dv = new DataView(this.buf.buffer);
   private length = 0;
 
   private reserve(bytes: number): number {
@@ -23,47 +25,47 @@ export class ByteWriter {
       const next = new Uint8Array(capacity);
       next.set(this.buf.subarray(0, at));
       this.buf = next;
-      this.view = new DataView(next.buffer);
+      this.dv = new DataView(next.buffer);
     }
     this.length = at + bytes;
     return at;
   }
 
   u8(v: number): this {
-    const at = this.reserve(1); // reserve first: it may replace the view
-    this.view.setUint8(at, v);
+    const at = this.reserve(1); // reserve first: it may replace the DataView
+    this.dv.setUint8(at, v);
     return this;
   }
 
   u16(v: number): this {
-    const at = this.reserve(2); // reserve first: it may replace the view
-    this.view.setUint16(at, v);
+    const at = this.reserve(2); // reserve first: it may replace the DataView
+    this.dv.setUint16(at, v);
     return this;
   }
 
   u32(v: number): this {
-    const at = this.reserve(4); // reserve first: it may replace the view
-    this.view.setUint32(at, v);
+    const at = this.reserve(4); // reserve first: it may replace the DataView
+    this.dv.setUint32(at, v);
     return this;
   }
 
   i32(v: number): this {
-    const at = this.reserve(4); // reserve first: it may replace the view
-    this.view.setInt32(at, v);
+    const at = this.reserve(4); // reserve first: it may replace the DataView
+    this.dv.setInt32(at, v);
     return this;
   }
 
   f64(v: number): this {
-    const at = this.reserve(8); // reserve first: it may replace the view
-    this.view.setFloat64(at, v);
+    const at = this.reserve(8); // reserve first: it may replace the DataView
+    this.dv.setFloat64(at, v);
     return this;
   }
 
   /** A signed 64-bit integer (zxids, session ids); anything outside that range is a bug. */
   i64(v: bigint): this {
     if (v < MIN_I64 || v > MAX_I64) throw new RangeError(`value ${v} does not fit in 64 signed bits`);
-    const at = this.reserve(8); // reserve first: it may replace the view
-    this.view.setBigInt64(at, v);
+    const at = this.reserve(8); // reserve first: it may replace the DataView
+    this.dv.setBigInt64(at, v);
     return this;
   }
 
@@ -74,14 +76,30 @@ export class ByteWriter {
     return this;
   }
 
+  /** A UTF-8 string with a u32 byte-length prefix, encoded in place (no temporary array). */
   string(s: string): this {
-    return this.bytes(encoder.encode(s));
+    const lengthAt = this.reserve(4 + s.length * MAX_UTF8_BYTES_PER_UTF16_UNIT);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(lengthAt + 4));
+    this.dv.setUint32(lengthAt, written);
+    this.length = lengthAt + 4 + written;
+    return this;
   }
 
   raw(b: Uint8Array): this {
     const at = this.reserve(b.length);
     this.buf.set(b, at);
     return this;
+  }
+
+  /** Forget what was written, keeping the buffer (for scratch writers). */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** What was written so far, without copying; valid until the next write or reset. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
   }
 
   /** A copy of everything written so far. */
@@ -92,11 +110,11 @@ export class ByteWriter {
 
 /** Reads what ByteWriter wrote; throws RangeError on truncated or malformed input. */
 export class ByteReader {
-  private readonly view: DataView;
+  private readonly dv: DataView;
   private offset = 0;
 
   constructor(private readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   private take(bytes: number): number {
@@ -107,27 +125,27 @@ export class ByteReader {
   }
 
   u8(): number {
-    return this.view.getUint8(this.take(1));
+    return this.dv.getUint8(this.take(1));
   }
 
   u16(): number {
-    return this.view.getUint16(this.take(2));
+    return this.dv.getUint16(this.take(2));
   }
 
   u32(): number {
-    return this.view.getUint32(this.take(4));
+    return this.dv.getUint32(this.take(4));
   }
 
   i32(): number {
-    return this.view.getInt32(this.take(4));
+    return this.dv.getInt32(this.take(4));
   }
 
   f64(): number {
-    return this.view.getFloat64(this.take(8));
+    return this.dv.getFloat64(this.take(8));
   }
 
   i64(): bigint {
-    return this.view.getBigInt64(this.take(8));
+    return this.dv.getBigInt64(this.take(8));
   }
 
   bytes(): Uint8Array {

@@ -39,6 +39,28 @@ export interface NodeRecord {
   readonly ttlMs: number;
 }
 
+/**
+ * A copy of `rec` with `patch` applied. Written out field by field on purpose: object spread is
+ * several times slower in V8 and every write goes through here.
+ */
+export function patchRecord(rec: NodeRecord, patch: Partial<NodeRecord>): NodeRecord {
+  return {
+    data: patch.data ?? rec.data,
+    acl: patch.acl ?? rec.acl,
+    czxid: patch.czxid ?? rec.czxid,
+    mzxid: patch.mzxid ?? rec.mzxid,
+    pzxid: patch.pzxid ?? rec.pzxid,
+    ctime: patch.ctime ?? rec.ctime,
+    mtime: patch.mtime ?? rec.mtime,
+    version: patch.version ?? rec.version,
+    cversion: patch.cversion ?? rec.cversion,
+    aversion: patch.aversion ?? rec.aversion,
+    kind: patch.kind ?? rec.kind,
+    ephemeralOwner: patch.ephemeralOwner ?? rec.ephemeralOwner,
+    ttlMs: patch.ttlMs ?? rec.ttlMs,
+  };
+}
+
 /** A fresh record as DataTree.createStat makes one: all zxids the creating zxid, versions 0. */
 export function newRecord(
   fields: Pick<NodeRecord, 'data' | 'acl' | 'kind' | 'ephemeralOwner' | 'ttlMs'>,
@@ -46,7 +68,8 @@ export function newRecord(
   timeMs: number,
 ): NodeRecord {
   return {
-    ...fields,
+    data: fields.data,
+    acl: fields.acl,
     czxid: zxid,
     mzxid: zxid,
     pzxid: zxid,
@@ -55,12 +78,15 @@ export function newRecord(
     version: 0,
     cversion: 0,
     aversion: 0,
+    kind: fields.kind,
+    ephemeralOwner: fields.ephemeralOwner,
+    ttlMs: fields.ttlMs,
   };
 }
 
 /** A record for the nodes that exist before any transaction (root and /zookeeper...): all zero. */
 export function builtinRecord(acl: readonly Acl[], aversion: number): NodeRecord {
-  return { ...newRecord({ data: new Uint8Array(0), acl, kind: 'persistent', ephemeralOwner: 0n, ttlMs: 0 }, 0n, 0), aversion };
+  return patchRecord(newRecord({ data: new Uint8Array(0), acl, kind: 'persistent', ephemeralOwner: 0n, ttlMs: 0 }, 0n, 0), { aversion });
 }
 
 /**
@@ -127,7 +153,7 @@ export function readNode(r: ByteReader): { path: string; rec: NodeRecord } {
   const kind = readKind(r);
   const ephemeralOwner = r.i64();
   const ttlMs = r.f64();
-  const rec = { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, kind, ephemeralOwner, ttlMs };
+  const rec: NodeRecord = { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, kind, ephemeralOwner, ttlMs };
   return { path, rec };
 }
 
@@ -143,7 +169,10 @@ export function hashHex(bytes: Uint8Array, digits: number): string {
 
 /** A node's contribution to the tree digest. */
 export function nodeHash(path: string, rec: NodeRecord): bigint {
-  const w = new ByteWriter();
-  writeNode(w, path, rec);
-  return hash64(w.finish());
+  scratch.reset();
+  writeNode(scratch, path, rec);
+  return hash64(scratch.view());
 }
+
+/** Reused by nodeHash: hashing happens on every change, so it should not allocate a buffer each time. */
+const scratch = new ByteWriter();

@@ -5,7 +5,7 @@
  */
 import { CreateMode, ErrorCode, EventType, Perms, type AclId, type Stat } from '../protocol/zookeeper.js';
 import { checkAcl, fixupAcl } from './acl.js';
-import { clientStat, newRecord, type NodeKind, type NodeRecord } from './node.js';
+import { clientStat, newRecord, patchRecord, type NodeKind, type NodeRecord } from './node.js';
 import { isValidPath, sequenceSuffix, SPECIAL_PATHS, splitPath } from './path.js';
 import type { NodeStore, Slot } from './store.js';
 import type { CheckOp, CreateOp, DeleteOp, MultiOp, Requester, SetAclOp, SetDataOp } from './txn.js';
@@ -126,7 +126,7 @@ function insertNodeAt(ctx: OpContext, parentPath: string, path: string, rec: Nod
   if (parent === undefined) throw new Error(`parent ${parentPath} vanished`);
   store.insertNode(path, rec);
   store.addChild(parentPath, path.slice(path.lastIndexOf('/') + 1));
-  store.replaceRecord(parentPath, { ...parent.rec, cversion: parent.rec.cversion + 1, pzxid: ctx.zxid });
+  store.replaceRecord(parentPath, patchRecord(parent.rec, { cversion: parent.rec.cversion + 1, pzxid: ctx.zxid }));
   ctx.triggers.push({ path, type: EventType.NodeCreated }, { path: parentPath, type: EventType.NodeChildrenChanged });
 }
 
@@ -140,7 +140,7 @@ export function deleteNodeAt(ctx: OpContext, path: string): void {
   const parent = split === null ? undefined : store.get(split.parent);
   if (split === null || parent === undefined) throw new Error(`cannot unlink ${path}`);
   store.removeChild(split.parent, split.name);
-  if (ctx.zxid > parent.rec.pzxid) store.replaceRecord(split.parent, { ...parent.rec, pzxid: ctx.zxid });
+  if (ctx.zxid > parent.rec.pzxid) store.replaceRecord(split.parent, patchRecord(parent.rec, { pzxid: ctx.zxid }));
   store.removeNode(path);
   ctx.triggers.push({ path, type: EventType.NodeDeleted }, { path: split.parent, type: EventType.NodeChildrenChanged });
 }
@@ -176,7 +176,7 @@ export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpR
   const node = lookupForUpdate(ctx, req, op.path, Perms.WRITE);
   if (typeof node === 'number') return errorResult(node);
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
-  const rec = { ...node.rec, data: op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid };
+  const rec = patchRecord(node.rec, { data: op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });
   ctx.store.replaceRecord(op.path, rec);
   ctx.triggers.push({ path: op.path, type: EventType.NodeDataChanged });
   return { type: 'setData', err: ErrorCode.OK, stat: clientStat(rec, node.children.size) };
@@ -191,7 +191,7 @@ export function applySetAcl(ctx: OpContext, req: Requester, op: SetAclOp): OpRes
   const node = lookupForUpdate(ctx, req, op.path, Perms.ADMIN);
   if (typeof node === 'number') return errorResult(node);
   if (!versionMatches(node.rec.aversion, op.version)) return errorResult(ErrorCode.BADVERSION);
-  const rec = { ...node.rec, acl: fixed.acl, aversion: node.rec.aversion + 1 };
+  const rec = patchRecord(node.rec, { acl: fixed.acl, aversion: node.rec.aversion + 1 });
   ctx.store.replaceRecord(op.path, rec);
   return { type: 'setACL', err: ErrorCode.OK, stat: clientStat(rec, node.children.size) };
 }

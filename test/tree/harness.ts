@@ -1,7 +1,7 @@
 /** Test helpers: a tree driven by increasing zxids and a controllable clock. */
 import { CreateMode, OPEN_ACL_UNSAFE, type Acl, type AclId } from '../../src/protocol/zookeeper.js';
 import { DataTree, type ApplyResult, type DataTreeOptions } from '../../src/tree/tree.js';
-import type { MultiOp, Requester, TreeTxn } from '../../src/tree/txn.js';
+import type { CreateOp, MultiOp, Requester, TreeTxn } from '../../src/tree/txn.js';
 
 export const S1 = 0x1001n;
 export const S2 = 0x2002n;
@@ -43,7 +43,7 @@ export class Harness {
   }
 
   create(path: string, o: CreateOptions = {}): ApplyResult {
-    return this.apply({ type: 'create', ...requester(o), ...createOp(path, o) });
+    return this.apply({ ...requester(o), ...createOp(path, o) });
   }
 
   delete(path: string, version = -1, who: Partial<Requester> = {}): ApplyResult {
@@ -75,7 +75,7 @@ export function requester(o: Partial<Requester>): Requester {
   return { sessionId: o.sessionId ?? S1, auth: o.auth ?? NO_AUTH };
 }
 
-export function createOp(path: string, o: CreateOptions = {}): MultiOp {
+export function createOp(path: string, o: CreateOptions = {}): CreateOp {
   const base = { type: 'create' as const, path, data: bytes(o.data ?? ''), acl: o.acl ?? OPEN_ACL_UNSAFE };
   return { ...base, mode: o.mode ?? CreateMode.PERSISTENT, ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }) };
 }
