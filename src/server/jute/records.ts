@@ -888,8 +888,9 @@ export type RequestOp = keyof RequestBodies;
 export type KnownRequest = { [K in RequestOp]: { readonly op: K } & RequestBodies[K] }[RequestOp];
 
 /**
- * A request whose type ZooKeeper does not serve (Request.isValid is false, or createSession,
- * which only the server itself issues): ZooKeeper answers it with UNIMPLEMENTED.
+ * A request whose type ZooKeeper does not serve (Request.isValid is false): answer UNIMPLEMENTED.
+ * createSession (-10) lands here too: ZooKeeper accepts it from a client, but only the server itself
+ * should issue it, so this codec deliberately does not model it as a client request.
  */
 export interface UnknownRequest {
   readonly op: 'unknown';
