@@ -141,6 +141,12 @@ describe('request semantics', () => {
     expect(decodeRequestFrame(frame).request).toEqual({ op: 'deleteContainer', path: '/containers/c1' });
   });
 
+  it('applies the maxFieldBytes option to paths and data', () => {
+    const frame = payloadOf(encodeRequest(1, { op: 'sync', path: '/abcd' }));
+    expect(decodeRequestFrame(frame).request).toEqual({ op: 'sync', path: '/abcd' });
+    expect(catchDecode(() => decodeRequestFrame(frame, { maxFieldBytes: 4 })).code).toBe('lengthOverLimit');
+  });
+
   it('rejects a null path with unexpectedNull at the offset of the path', () => {
     const frame = requestFrame(OpCode.getData, Buffer.concat([int(-1), Buffer.from([0])]));
     const error = catchDecode(() => decodeRequestFrame(frame));
