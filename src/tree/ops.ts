@@ -13,6 +13,8 @@ import type { CheckOp, CreateOp, DeleteOp, MultiOp, Requester, SetAclOp, SetData
 /** Largest TTL ZooKeeper accepts (EphemeralType.TTL.maxValue(): 40 bits of milliseconds, ~34 years). */
 export const MAX_TTL_MS = 0xff_ffff_ffff;
 
+const CREATE_MODES: ReadonlySet<number> = new Set(Object.values(CreateMode));
+
 /** A change a watch may fire on: the path and the event, in the order the tree made them. */
 export interface WatchTrigger {
   readonly path: string;
@@ -84,7 +86,7 @@ function ttlValid(mode: number, ttlMs: number | undefined): boolean {
 /** The request-level checks of a create, before the tree is consulted. */
 function createRequestError(ctx: OpContext, req: Requester, op: CreateOp): ErrorCode | null {
   if (op.data.length > ctx.config.maxDataBytes) return ErrorCode.BADARGUMENTS;
-  if (!Object.values(CreateMode).includes(op.mode)) return ErrorCode.BADARGUMENTS;
+  if (!CREATE_MODES.has(op.mode)) return ErrorCode.BADARGUMENTS;
   if (isTtlMode(op.mode) && !ctx.config.ttlNodesEnabled) return ErrorCode.UNIMPLEMENTED;
   if (!ttlValid(op.mode, op.ttlMs)) return ErrorCode.BADARGUMENTS;
   if (!ctx.store.sessions.has(req.sessionId)) return ErrorCode.SESSIONEXPIRED;
