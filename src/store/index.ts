@@ -11,7 +11,7 @@ export type {
   SnapshotStore,
   StoreLogger,
 } from './types.js';
-export { silentLogger, stderrLogger } from './types.js';
+export { silentLogger, stderrLogger } from './logger.js';
 export { MemoryLogStore, MemoryMetaStore, MemorySnapshotStore } from './memory.js';
 export type { MemoryStoreOptions } from './memory.js';
 export { FileLogStore, segmentFileName } from './wal.js';

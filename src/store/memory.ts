@@ -14,7 +14,7 @@ import { checkAppendBatch, checkIndex, checkSnapshotArgs, chooseSnapshot, serial
 import type { SnapshotCandidate } from './common.js';
 import { CompactedIndexError, ConcurrentLogChangeError } from './errors.js';
 import { DEFAULT_SNAPSHOTS_KEPT } from './limits.js';
-import { silentLogger } from './types.js';
+import { silentLogger } from './logger.js';
 import type { LogCoverage, LogRecord, LogStore, MetaStore, Snapshot, SnapshotStore, StoreLogger } from './types.js';
 
 export interface MemoryStoreOptions {

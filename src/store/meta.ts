@@ -16,7 +16,7 @@ import { CorruptMetaError, StoreFailedError } from './errors.js';
 import { ensureDirectory, nodeStorageFs, writeFully } from './fs.js';
 import type { StorageFs } from './fs.js';
 import { MAX_META_BYTES } from './limits.js';
-import { stderrLogger } from './types.js';
+import { stderrLogger } from './logger.js';
 import type { MetaStore, StoreLogger } from './types.js';
 
 export interface FileMetaStoreOptions {

@@ -22,7 +22,7 @@ import { CorruptSnapshotError, StoreFailedError } from './errors.js';
 import { ensureDirectory, nodeStorageFs, writeFully } from './fs.js';
 import type { StorageFs } from './fs.js';
 import { DEFAULT_SNAPSHOTS_KEPT, MAX_SNAPSHOT_BYTES } from './limits.js';
-import { stderrLogger } from './types.js';
+import { stderrLogger } from './logger.js';
 import type { LogCoverage, Snapshot, SnapshotStore, StoreLogger } from './types.js';
 
 export interface FileSnapshotStoreOptions {

@@ -32,7 +32,7 @@ import {
   READ_CHUNK_BYTES,
   RECORD_HEADER_BYTES,
 } from './limits.js';
-import { stderrLogger } from './types.js';
+import { stderrLogger } from './logger.js';
 import type { LogRecord, LogStore, StoreLogger } from './types.js';
 
 export interface FileLogStoreOptions {
