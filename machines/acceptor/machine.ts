@@ -5,7 +5,7 @@
  */
 import { assign, emit, setup } from 'xstate';
 import type { Effect } from '../../src/protocol/effects.js';
-import { compareBallots, ZERO_BALLOT } from '../../src/protocol/ids.js';
+import { compareBallots, quorumSize, ZERO_BALLOT } from '../../src/protocol/ids.js';
 import type { Ballot, NodeId, Slot } from '../../src/protocol/ids.js';
 import type { AcceptedEntry, Entry, LogPosition } from '../../src/protocol/messages.js';
 
@@ -14,6 +14,11 @@ export interface AcceptorInput {
   /** Persistent state recovered from the node's store. */
   readonly promised: Ballot;
   readonly accepted: ReadonlyMap<Slot, AcceptedEntry>;
+  /** This voter lost its disk: rebuild from a majority of the others before taking part. */
+  readonly recovering?: boolean;
+  /** Every voter, this one included (recovery needs a majority of the others). */
+  readonly voters?: readonly NodeId[];
+  readonly recoveryRetryMs?: number;
 }
 
 export interface AcceptorContext {
@@ -26,11 +31,28 @@ export interface AcceptorContext {
   readonly accepted: Map<Slot, AcceptedEntry>;
   /** Highest accepted ballot epoch and slot, for vote checks. */
   lastLog: LogPosition;
+  readonly voters: readonly NodeId[];
+  /** Recovery: the peers heard from, and the highest election epoch they reported. */
+  readonly recoveredFrom: Set<NodeId>;
+  recoveredEpoch: number;
+  readonly mustRecover: boolean;
+  readonly recoveryRetryMs: number;
+}
+
+/**
+ * How many other voters a recovering voter must hear from: more than n - q of the n - 1 others,
+ * so it meets every quorum of q that included it. A lone voter has no one to ask.
+ */
+export function recoveryQuorum(voters: number): number {
+  return Math.min(voters - 1, voters - quorumSize(voters) + 1);
 }
 
 export type AcceptorEvent =
   | { type: 'PrepareRequest'; from: NodeId; ballot: Ballot; fromSlot: Slot }
-  | { type: 'AcceptRequest'; from: NodeId; ballot: Ballot; fromSlot: Slot; entries: readonly Entry[] };
+  | { type: 'AcceptRequest'; from: NodeId; ballot: Ballot; fromSlot: Slot; entries: readonly Entry[] }
+  /** `epoch` is the receiving node's election epoch, filled in by the node. */
+  | { type: 'RecoveryRequest'; from: NodeId; epoch: number }
+  | { type: 'RecoveryReply'; from: NodeId; epoch: number; promised: Ballot; accepted: readonly AcceptedEntry[] };
 
 /** Accepted entries at or above `fromSlot`, in slot order. */
 export function acceptedFrom(accepted: ReadonlyMap<Slot, AcceptedEntry>, fromSlot: Slot): AcceptedEntry[] {
@@ -56,12 +78,50 @@ export const acceptorSetup = setup({
     input: {} as AcceptorInput,
     emitted: {} as Effect,
   },
+  delays: {
+    recoveryRetry: ({ context }) => context.recoveryRetryMs,
+  },
   guards: {
     /** Paxos P1a/P2a: never take part in a ballot lower than one already promised. */
-    isBallotAtLeastPromised: ({ context, event }) => compareBallots(event.ballot, context.promised) >= 0,
+    isBallotAtLeastPromised: ({ context, event }) =>
+      'ballot' in event && compareBallots(event.ballot, context.promised) >= 0,
+    /**
+     * Any quorum that chose a value or promised a ballot with this voter in it shares a member with
+     * any majority of the other voters, so such a majority knows everything this voter forgot.
+     */
+    heardFromMajorityOfOthers: ({ context }) => context.recoveredFrom.size >= recoveryQuorum(context.voters.length),
+    mustRecover: ({ context }) => context.mustRecover,
   },
   actions: {
-    promise: assign(({ event }) => ({ promised: event.ballot })),
+    promise: assign(({ event }) => ({ promised: (event as { ballot: Ballot }).ballot })),
+    askPeersForState: emit({ type: 'send' as const, to: 'peers' as const, msg: { type: 'RecoveryRequest' as const } }),
+    /** Adopt the highest promise and, per slot, the entry accepted in the highest ballot. */
+    mergeRecoveryReply: assign(({ context, event }) => {
+      if (event.type !== 'RecoveryReply' || context.recoveredFrom.has(event.from)) return {};
+      context.recoveredFrom.add(event.from);
+      for (const a of event.accepted) {
+        const known = context.accepted.get(a.slot);
+        if (known === undefined || compareBallots(a.ballot, known.ballot) > 0) context.accepted.set(a.slot, a);
+      }
+      const promised = compareBallots(event.promised, context.promised) > 0 ? event.promised : context.promised;
+      return { promised, recoveredEpoch: Math.max(context.recoveredEpoch, event.epoch), lastLog: positionOf(context.accepted) };
+    }),
+    persistRecovered: emit(({ context }) => ({
+      type: 'persistAccepted' as const,
+      promised: context.promised,
+      accepted: [...context.accepted.values()],
+    })),
+    announceRecovered: emit(({ context }) => ({ type: 'recovered' as const, epoch: context.recoveredEpoch })),
+    sendRecoveryReply: emit(({ context, event }) => ({
+      type: 'send' as const,
+      to: (event as { from: NodeId }).from,
+      msg: {
+        type: 'RecoveryReply' as const,
+        epoch: (event as { epoch: number }).epoch,
+        promised: context.promised,
+        accepted: [...context.accepted.values()],
+      },
+    })),
     accept: assign(({ context, event }) => {
       if (event.type !== 'AcceptRequest') return {};
       let { epoch, slot } = context.lastLog;
@@ -81,10 +141,10 @@ export const acceptorSetup = setup({
     }),
     sendPromise: emit(({ context, event }) => ({
       type: 'send' as const,
-      to: event.from,
+      to: (event as { from: NodeId }).from,
       msg: {
         type: 'PromiseReply' as const,
-        ballot: event.ballot,
+        ballot: (event as { ballot: Ballot }).ballot,
         accepted: acceptedFrom(context.accepted, (event as { fromSlot: Slot }).fromSlot),
       },
     })),
@@ -98,8 +158,8 @@ export const acceptorSetup = setup({
     }),
     sendReject: emit(({ context, event }) => ({
       type: 'send' as const,
-      to: event.from,
-      msg: { type: 'RejectReply' as const, ballot: event.ballot, promised: context.promised },
+      to: (event as { from: NodeId }).from,
+      msg: { type: 'RejectReply' as const, ballot: (event as { ballot: Ballot }).ballot, promised: context.promised },
     })),
   },
 });
@@ -111,11 +171,30 @@ export const acceptorMachine = acceptorSetup.createMachine({
     promised: input.promised,
     accepted: new Map(input.accepted),
     lastLog: positionOf(input.accepted),
+    voters: input.voters ?? [input.id],
+    recoveredFrom: new Set<NodeId>(),
+    recoveredEpoch: 0,
+    mustRecover: input.recovering === true,
+    recoveryRetryMs: input.recoveryRetryMs ?? 100,
   }),
-  initial: 'accepting',
+  initial: 'starting',
   states: {
+    /** Transient: a voter that lost its disk recovers first. */
+    starting: {
+      always: [{ guard: 'mustRecover', target: 'recovering' }, { target: 'accepting' }],
+    },
+    /** Takes part in nothing until a majority of the others has told it what it may have forgotten. */
+    recovering: {
+      entry: ['askPeersForState'],
+      always: { guard: 'heardFromMajorityOfOthers', target: 'accepting', actions: ['persistRecovered', 'announceRecovered'] },
+      after: { recoveryRetry: { target: 'recovering', reenter: true } },
+      on: {
+        RecoveryReply: { actions: ['mergeRecoveryReply'] },
+      },
+    },
     accepting: {
       on: {
+        RecoveryRequest: { actions: ['sendRecoveryReply'] },
         PrepareRequest: [
           { guard: 'isBallotAtLeastPromised', actions: ['promise', 'persistPromise', 'sendPromise'] },
           { actions: ['sendReject'] },

@@ -43,6 +43,8 @@ export interface Application {
 /** Hooks for tracing and checks; absent hooks cost nothing. */
 export interface NodeObserver {
   onEffect?(node: NodeId, machine: MachineName, effect: Effect, cause: unknown): void;
+  /** A send effect actually left (after any write it depended on became durable). */
+  onSent?(node: NodeId, effect: SendEffect, cause: unknown): void;
   onTransition?(node: NodeId, machine: MachineName, state: unknown): void;
   onReply?(node: NodeId, commandId: string, ok: boolean): void;
 }
@@ -62,6 +64,12 @@ export interface NodeOptions {
   readonly machines?: MachineSet;
   readonly application?: Application;
   readonly observer?: NodeObserver;
+  /**
+   * This voter lost its disk and is rejoining: it recovers its acceptor state from a majority of
+   * the others, and takes part in elections only after that (never voting in an epoch it may
+   * already have voted in).
+   */
+  readonly rejoin?: boolean;
 }
 
 type AnyActor = Actor<any>;
@@ -80,12 +88,18 @@ export class ConsensusNode {
   private readonly learned: Entry[];
   private zxidEpoch = 0;
   private zxidCounter = 0;
-  /** Client commands this node submitted, by id: who to answer once applied. */
-  private readonly waiting = new Map<string, NodeId>();
-  private readonly outbox: SendEffect[] = [];
+  /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
+  private readonly waiting = new Map<string, { client: NodeId; proposer: AnyActor }>();
+  /** Sends waiting for the writes before them (generation `needs`) to become durable. */
+  private readonly outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
+  /** Counts persist effects; a flush started at generation g makes every write up to g durable. */
+  private writeGeneration = 0;
+  private durableGeneration = 0;
   private flushing = false;
   private cause: unknown = undefined;
   private stopped = false;
+  /** The machines' clock: the given one, plus a flush after every timer-driven step. */
+  private readonly clock: Clock;
   role: Role = 'follower';
   epoch = 0;
   leader: NodeId | null = null;
@@ -94,6 +108,14 @@ export class ConsensusNode {
     this.opts = opts;
     this.id = opts.id;
     this.machines = opts.machines ?? defaultMachines;
+    this.clock = {
+      setTimeout: (fn, timeoutMs) =>
+        opts.clock.setTimeout((...args: unknown[]) => {
+          fn(...args);
+          this.requestFlush();
+        }, timeoutMs),
+      clearTimeout: (id) => opts.clock.clearTimeout(id),
+    };
     this.isVoter = opts.voters.includes(opts.id);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
@@ -104,15 +126,11 @@ export class ConsensusNode {
         id: opts.id,
         promised: durable.promised,
         accepted: durable.accepted,
-      });
-      this.election = this.spawn('election', this.machines.election, {
-        id: opts.id,
         voters: opts.voters,
-        timings: opts.timings,
-        seed: opts.seed,
-        epoch: durable.epoch,
-        votedFor: durable.votedFor,
+        recovering: opts.rejoin === true && opts.voters.length > 1,
+        recoveryRetryMs: opts.timings.retransmitMs,
       });
+      if (opts.rejoin !== true || opts.voters.length === 1) this.election = this.spawnElection(durable.epoch, durable.votedFor);
     }
     this.learner = this.spawn('learner', this.machines.learner, {
       id: opts.id,
@@ -127,6 +145,7 @@ export class ConsensusNode {
     this.learner.start();
     this.election?.start();
     this.subscription = this.opts.bus.inbox(this.id).subscribe((env) => this.receive(env));
+    this.requestFlush();
   }
 
   /** Stop everything (a crash, in the simulator: nothing volatile survives). */
@@ -160,9 +179,12 @@ export class ConsensusNode {
 
   /** Submit commands as if a client had sent them here; answers go to `replyTo` over the bus. */
   submit(commands: readonly Command[], replyTo: NodeId): boolean {
-    if (this.proposer === undefined) return false;
-    for (const c of commands) this.waiting.set(c.id, replyTo);
-    this.deliver('proposer', this.proposer, { type: 'Submit', commands, nowMs: this.opts.now() });
+    const proposer = this.proposer;
+    if (proposer === undefined) return false;
+    // A client that retries while its command is still queued here must not get it proposed twice.
+    const fresh = commands.filter((c) => this.waiting.get(c.id)?.proposer !== proposer);
+    for (const c of commands) this.waiting.set(c.id, { client: replyTo, proposer });
+    if (fresh.length > 0) this.deliver('proposer', proposer, { type: 'Submit', commands: fresh, nowMs: this.opts.now() });
     return true;
   }
 
@@ -204,6 +226,12 @@ export class ConsensusNode {
       case 'LearnRequest':
         this.answerLearnRequest(from, msg.fromSlot);
         break;
+      case 'RecoveryRequest':
+        if (this.acceptor) this.deliver('acceptor', this.acceptor, { type: 'RecoveryRequest', from, epoch: this.epoch });
+        break;
+      case 'RecoveryReply':
+        if (this.acceptor) this.deliver('acceptor', this.acceptor, { ...msg, from });
+        break;
       case 'ClientRequest':
         if (!this.submit([msg.command], from)) {
           this.sendNow({ type: 'send', to: from, msg: { type: 'ClientReply', commandId: msg.command.id, ok: false, leaderHint: this.leader } });
@@ -214,8 +242,19 @@ export class ConsensusNode {
     }
   }
 
+  private spawnElection(epoch: number, votedFor: NodeId | null): AnyActor {
+    return this.spawn('election', this.machines.election, {
+      id: this.id,
+      voters: this.opts.voters,
+      timings: this.opts.timings,
+      seed: this.opts.seed,
+      epoch,
+      votedFor,
+    });
+  }
+
   private spawn(name: MachineName, machine: any, input: unknown): AnyActor {
-    const actor = createActor(machine, { input, clock: this.opts.clock });
+    const actor = createActor(machine, { input, clock: this.clock });
     actor.on('*', (effect) => this.perform(name, effect as Effect));
     const observer = this.opts.observer;
     if (observer?.onTransition) actor.subscribe((s: any) => observer.onTransition!(this.id, name, s.value));
@@ -263,8 +302,11 @@ export class ConsensusNode {
     const storage = this.opts.storage;
     switch (effect.type) {
       case 'send':
-        if (storage.dirty || this.outbox.length > 0) this.outbox.push(effect);
-        else this.sendNow(effect);
+        if (this.writeGeneration > this.durableGeneration || this.outbox.length > 0) {
+          this.outbox.push({ effect, cause: this.cause, needs: this.writeGeneration });
+        } else {
+          this.sendNow(effect, this.cause);
+        }
         break;
       case 'requestVotes': {
         const lastLog = this.localLog();
@@ -276,12 +318,15 @@ export class ConsensusNode {
       }
       case 'persistElection':
         storage.saveElection(effect.epoch, effect.votedFor);
+        this.writeGeneration++;
         break;
       case 'persistPromise':
         storage.savePromise(effect.promised);
+        this.writeGeneration++;
         break;
       case 'persistAccepted':
         storage.saveAccepted(effect.promised, effect.accepted);
+        this.writeGeneration++;
         break;
       case 'apply':
         this.learn(effect.slot, effect.entry);
@@ -296,6 +341,14 @@ export class ConsensusNode {
         this.onPreempted(effect.promised);
         break;
       case 'chosen':
+        break;
+      case 'recovered':
+        // Never vote again in an epoch this voter may have voted in before it lost its disk.
+        this.epoch = Math.max(this.epoch, effect.epoch);
+        storage.saveElection(this.epoch, this.id);
+        this.writeGeneration++;
+        this.election = this.spawnElection(this.epoch, this.id);
+        this.election.start();
         break;
     }
   }
@@ -322,7 +375,7 @@ export class ConsensusNode {
         timeMs: entry.createdMs,
       });
       if (!reply) continue;
-      const client = this.waiting.get(command.id);
+      const client = this.waiting.get(command.id)?.client;
       if (client === undefined) continue;
       this.waiting.delete(command.id);
       this.opts.observer?.onReply?.(this.id, command.id, true);
@@ -370,17 +423,21 @@ export class ConsensusNode {
   private requestFlush(): void {
     if (this.flushing || !this.opts.storage.dirty) return;
     this.flushing = true;
+    const covers = this.writeGeneration;
     this.opts.storage.flush(() => {
       this.flushing = false;
       if (this.stopped) return;
-      // Sends queued behind writes that are now durable may leave; later writes need another flush.
-      const ready = this.outbox.splice(0, this.outbox.length);
-      for (const s of ready) this.sendNow(s);
+      this.durableGeneration = Math.max(this.durableGeneration, covers);
+      // Only sends whose writes this flush covered may leave, in order; the rest wait for the next.
+      let ready = 0;
+      while (ready < this.outbox.length && this.outbox[ready]!.needs <= this.durableGeneration) ready++;
+      for (const s of this.outbox.splice(0, ready)) this.sendNow(s.effect, s.cause);
       this.requestFlush();
     });
   }
 
-  private sendNow(effect: SendEffect): void {
+  private sendNow(effect: SendEffect, cause?: unknown): void {
+    this.opts.observer?.onSent?.(this.id, effect, cause);
     const bus = this.opts.bus;
     const to = effect.to;
     if (typeof to === 'number') {

@@ -70,7 +70,15 @@ export interface ChosenEffect {
   readonly toSlot: Slot;
 }
 
+/** A voter that lost its disk has rebuilt its acceptor state from a majority of the others. */
+export interface RecoveredEffect {
+  readonly type: 'recovered';
+  /** The highest election epoch those peers reported: the node must not vote in it or below. */
+  readonly epoch: Epoch;
+}
+
 export type Effect =
+  | RecoveredEffect
   | SendEffect
   | RequestVotesEffect
   | PersistElectionEffect

@@ -124,6 +124,21 @@ export interface LearnReply {
   readonly entries: readonly Entry[];
 }
 
+/**
+ * A voter that lost its disk asks the others what it may have promised and accepted before it
+ * takes part again (see docs/design.md, "Disk loss").
+ */
+export interface RecoveryRequest {
+  readonly type: 'RecoveryRequest';
+}
+export interface RecoveryReply {
+  readonly type: 'RecoveryReply';
+  /** The replier's election epoch: the lost vote can be no later than the highest a majority reports. */
+  readonly epoch: Epoch;
+  readonly promised: Ballot;
+  readonly accepted: readonly AcceptedEntry[];
+}
+
 // ---- clients (simulated clients and the embedded client talk to nodes over the bus) ----
 
 export interface ClientRequest {
@@ -151,7 +166,9 @@ export type ReplicationMessage =
   | RejectReply
   | CommitNotice
   | LearnRequest
-  | LearnReply;
+  | LearnReply
+  | RecoveryRequest
+  | RecoveryReply;
 export type ClientMessage = ClientRequest | ClientReply;
 export type PeerMessage = ElectionMessage | ReplicationMessage | ClientMessage;
 

@@ -13,7 +13,8 @@ import { MemoryStorage } from '../node/storage.js';
 import type { Effect } from '../protocol/effects.js';
 import type { NodeId } from '../protocol/ids.js';
 import { formatBallot, quorumSize } from '../protocol/ids.js';
-import type { Command, PeerMessage } from '../protocol/messages.js';
+import type { Ballot } from '../protocol/ids.js';
+import type { Command, Entry, PeerMessage } from '../protocol/messages.js';
 import { entryKey } from '../protocol/messages.js';
 import { SeededRandom } from '../protocol/random.js';
 import { emptyRecord, recordAcceptance } from './record.js';
@@ -22,6 +23,13 @@ import { range } from './scenario.js';
 import type { FaultEvent, Scenario } from './scenario.js';
 import { VirtualScheduler } from './scheduler.js';
 import type { TraceEvent } from './trace.js';
+
+interface AcceptRequestEvent {
+  readonly type: string;
+  readonly ballot: Ballot;
+  readonly fromSlot: number;
+  readonly entries: readonly Entry[];
+}
 
 export const SIM_TIMINGS: NodeTimings = Object.freeze({
   electionTimeoutMinMs: 150,
@@ -72,6 +80,8 @@ export class SimCluster {
   private readonly observer: NodeObserver;
   /** The slot each node's current life recovered up to. */
   private readonly startAfter = new Map<NodeId, number>();
+  /** Nodes that lost their disk and have not started since: they start as rejoining. */
+  private readonly wiped = new Set<NodeId>();
 
   constructor(scenario: Scenario, options: ClusterOptions = {}) {
     this.scenario = scenario;
@@ -126,9 +136,11 @@ export class SimCluster {
     this.startNode(id);
   }
 
+  /** The node loses its disk; it rejoins by recovering from the others. */
   wipe(id: NodeId): void {
     this.crash(id);
     this.storages.get(id)!.wipe();
+    this.wiped.add(id);
   }
 
   /** Submit one client command through the simulated client `client` (0-based). */
@@ -154,6 +166,7 @@ export class SimCluster {
       seed: (this.scenario.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
       machines: this.machines,
       observer: this.observer,
+      rejoin: this.wiped.delete(id),
     });
     this.nodes.set(id, node);
     this.startAfter.set(id, node.appliedSlot);
@@ -171,14 +184,6 @@ export class SimCluster {
         switch (effect.type) {
           case 'roleChanged':
             if (effect.role === 'leader') record.leaders.push({ epoch: effect.epoch, node, atMs: now() });
-            break;
-          case 'send':
-            if (effect.msg.type === 'AcceptedReply') {
-              const req = cause as { type: string; ballot: import('../protocol/ids.js').Ballot; fromSlot: number; entries: import('../protocol/messages.js').Entry[] };
-              if (req?.type === 'AcceptRequest') {
-                for (let i = 0; i < req.entries.length; i++) recordAcceptance(record, node, req.fromSlot + i, req.ballot, req.entries[i]!, now());
-              }
-            }
             break;
           case 'proposerActive':
             record.activations.push({ node, ballot: effect.ballot, baseSlot: effect.baseSlot, adoptedKeys: effect.adopted.map(entryKey), atMs: now() });
@@ -198,6 +203,13 @@ export class SimCluster {
         }
         if (this.trace) this.traceEffect(node, machine, effect);
       },
+    };
+    // An acceptance counts once its reply leaves: that is after the accept was made durable.
+    observer.onSent = (node, effect, cause) => {
+      if (effect.msg.type !== 'AcceptedReply') return;
+      const req = cause as AcceptRequestEvent | undefined;
+      if (req?.type !== 'AcceptRequest') return;
+      for (let i = 0; i < req.entries.length; i++) recordAcceptance(record, node, req.fromSlot + i, req.ballot, req.entries[i]!, now());
     };
     if (this.trace) {
       observer.onTransition = (node, machine, state) =>

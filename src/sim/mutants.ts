@@ -13,6 +13,12 @@ export interface Mutant {
   readonly name: string;
   readonly description: string;
   readonly machines: MachineSet;
+  /**
+   * Where the bug shows: ballot bugs only matter while two leaderships overlap, which the sabotaged
+   * election provokes, and they need fewer acceptors to line up in a small cluster. `check` uses
+   * these unless told otherwise; the correct machines pass under the same settings.
+   */
+  readonly prefers?: { readonly nodes?: number; readonly sabotage?: boolean };
 }
 
 const m = defaultMachines;
@@ -22,10 +28,12 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'accept-lower-ballot',
     description: 'acceptor accepts and promises any ballot, even one lower than it promised',
     machines: { ...m, acceptor: m.acceptor.provide({ guards: { isBallotAtLeastPromised: () => true } }) },
+    prefers: { nodes: 3, sabotage: true },
   },
   {
     name: 'forget-promise',
-    description: 'acceptor does not persist its promises or the ballot of its accepts: a restart forgets them',
+    description: 'acceptor does not persist its promises: a restart forgets them',
+    prefers: { nodes: 3, sabotage: true },
     machines: {
       ...m,
       acceptor: m.acceptor.provide({
@@ -97,6 +105,42 @@ export const MUTANTS: readonly Mutant[] = [
         },
       }),
     },
+  },
+  {
+    name: 'fake-noop-command',
+    description: 'proposer fills a gap with a made-up command instead of an empty no-op',
+    prefers: { nodes: 3 },
+    machines: {
+      ...m,
+      proposer: m.proposer.provide({
+        actions: {
+          adoptReported: enqueueActions(({ context, enqueue }) => {
+            let maxSlot = context.baseSlot;
+            for (const slot of context.reported.keys()) if (slot > maxSlot) maxSlot = slot;
+            for (let slot = context.baseSlot + 1; slot <= maxSlot; slot++) {
+              const adopted = context.reported.get(slot);
+              const filler = { id: `noop-${slot}`, payload: null };
+              context.entries.push(adopted?.entry ?? { origin: context.ballot, createdMs: context.nowMs, commands: [filler] });
+              context.acks.push(0);
+            }
+            context.reported.clear();
+            enqueue.emit({ type: 'proposerActive', ballot: context.ballot, baseSlot: context.baseSlot, adopted: context.entries.slice() });
+            if (context.entries.length > 0) {
+              enqueue.emit({
+                type: 'send',
+                to: 'voters',
+                msg: { type: 'AcceptRequest', ballot: context.ballot, fromSlot: context.firstSlot, entries: context.entries.slice() },
+              });
+            }
+          }),
+        },
+      }),
+    },
+  },
+  {
+    name: 'no-retransmit',
+    description: 'proposer never resends an accept request that was lost',
+    machines: { ...m, proposer: m.proposer.provide({ actions: { resendUnchosen: () => {} } }) },
   },
 ];
 

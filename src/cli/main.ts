@@ -1,0 +1,55 @@
+/** The `statekeeper` command. */
+import { Command, InvalidArgumentError } from 'commander';
+import { listMutants, parseFaults, runCheck, runReplay } from './check.js';
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const program = new Command();
+program.name('statekeeper').description('A ZooKeeper-class coordination service you can see and check').version('0.1.0');
+
+program
+  .command('check')
+  .description('run randomized simulations of the consensus core and check every invariant')
+  .option('--nodes <n>', 'voters per cluster (1-7; default 5, or what the mutant prefers)', integer('--nodes', 1, 7))
+  .option('--runs <r>', 'number of randomized runs', integer('--runs', 1, 1_000_000), 100)
+  .option('--seed <s>', 'seed of the whole batch', integer('--seed', 0, 2 ** 31 - 1), 1)
+  .option('--faults <list>', 'fault kinds: crash,partition,drop,duplicate,delay (or all, none)', 'all')
+  .option('--mutant <name>', 'run a deliberately broken variant (see --list-mutants)')
+  .option('--sabotage', 'let two nodes lead at once: agreement must still hold')
+  .option('--out <dir>', 'where to write the trace of the first violation', 'traces')
+  .option('--list-mutants', 'print the mutants, one per line, and exit')
+  .action((opts) => {
+    if (opts.listMutants) {
+      console.log(listMutants());
+      return;
+    }
+    process.exitCode = runCheck({
+      nodes: opts.nodes,
+      runs: opts.runs,
+      seed: opts.seed,
+      faults: parseFaults(opts.faults),
+      mutant: opts.mutant,
+      ...(opts.sabotage ? { sabotage: true } : {}),
+      out: opts.out,
+    });
+  });
+
+program
+  .command('replay')
+  .description('re-run a trace written by `statekeeper check` and show it step by step')
+  .argument('<file>', 'trace file')
+  .option('--quiet', 'do not print the events, only the verdict')
+  .action((file: string, opts) => {
+    process.exitCode = runReplay(file, { quiet: opts.quiet === true });
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`statekeeper: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+});
