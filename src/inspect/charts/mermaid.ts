@@ -28,28 +28,14 @@ const STUB_STYLE = 'fill:#f6f6f6,stroke:#999999,stroke-dasharray:4 4,color:#5555
 /**
  * Characters that Mermaid's lexer or its HTML labels would misread, as Mermaid entity codes
  * (`#58;`), which Mermaid decodes back after parsing. `:` and `;` end a label; `#` starts an
- * entity (so it is escaped first); `%%` starts a comment; `"` ends a quoted name; `<`, `>`, `&`
- * are HTML; `{`/`}` open and close blocks.
+ * entity; `%%` starts a comment; `"` ends a quoted name; `<`, `>`, `&` are HTML; `{`/`}` open and
+ * close blocks. Replaced in one pass, so an inserted code is never escaped again.
  */
-const MERMAID_ESCAPES: readonly (readonly [RegExp, string])[] = [
-  [/#/g, '#35;'],
-  [/:/g, '#58;'],
-  [/;/g, '#59;'],
-  [/%/g, '#37;'],
-  [/"/g, '#34;'],
-  [/&/g, '#38;'],
-  [/</g, '#60;'],
-  [/>/g, '#62;'],
-  [/\{/g, '#123;'],
-  [/\}/g, '#125;'],
-  [/[\r\n]+/g, ' '],
-];
+const MERMAID_SPECIAL = /[#:;%"&<>{}]|[\r\n]+/g;
 
-/** Escapes text for a Mermaid state name or transition label. */
+/** Escapes text for a Mermaid state name, transition label or note. */
 export function escapeMermaid(text: string): string {
-  let out = text;
-  for (const [pattern, replacement] of MERMAID_ESCAPES) out = out.replace(pattern, replacement);
-  return out;
+  return text.replace(MERMAID_SPECIAL, (ch) => (ch.startsWith('\r') || ch.startsWith('\n') ? ' ' : `#${ch.codePointAt(0)};`));
 }
 
 /** Options for {@link machineToMermaid}. */
