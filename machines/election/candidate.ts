@@ -30,6 +30,7 @@ export const candidate = electionSetup.createStateConfig({
   },
   on: {
     Heartbeat: [
+      { guard: 'isStaleLeader', actions: ['answerHeartbeat'] },
       { guard: 'isHigherEpoch', target: '#election.follower', actions: ['adoptEpoch', 'persistElection', 'redeliver'] },
       { guard: 'isCurrentLeader', target: '#election.follower', actions: ['redeliver'] },
     ],

@@ -14,6 +14,7 @@ export const follower = electionSetup.createStateConfig({
   },
   on: {
     Heartbeat: [
+      { guard: 'isStaleLeader', actions: ['answerHeartbeat'] },
       { guard: 'isHigherEpoch', target: '#election.follower', reenter: true, actions: ['adoptEpoch', 'persistElection', 'redeliver'] },
       { guard: 'isCurrentLeader', target: '.waiting', reenter: true, actions: ['noteLeader', 'answerHeartbeat'] },
     ],

@@ -36,6 +36,7 @@ export const leader = electionSetup.createStateConfig({
       { guard: 'isCurrentEpochReply', actions: ['recordHeard'] },
     ],
     Heartbeat: [
+      { guard: 'isStaleLeader', actions: ['answerHeartbeat'] },
       { guard: 'isHigherEpoch', target: '#election.follower', actions: ['adoptEpoch', 'persistElection', 'redeliver'] },
     ],
     VoteRequest: [

@@ -47,6 +47,11 @@ export const electionSetup = setup({
       event.type === 'PreVoteReply' && event.granted && event.epoch === context.epoch + 1,
     isVoteGrant: ({ context, event }) => event.type === 'VoteReply' && event.granted && event.epoch === context.epoch,
     isCurrentLeader: ({ context, event }) => event.type === 'Heartbeat' && event.epoch === context.epoch,
+    /**
+     * A leader of an older epoch: tell it ours (etcd raft does the same). Without this, a node that
+     * raised its epoch in a partition could neither win (pre-votes fail) nor rejoin the old leader.
+     */
+    isStaleLeader: ({ context, event }) => event.type === 'Heartbeat' && event.epoch < context.epoch,
     isCurrentEpochReply: ({ context, event }) => event.type === 'HeartbeatReply' && event.epoch === context.epoch,
     hasQuorumOfGrants: ({ context }) => countBits(context.grants) >= context.quorum,
     heardFromQuorum: ({ context }) => countBits(context.heardFrom) >= context.quorum,

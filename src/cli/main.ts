@@ -2,6 +2,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { listMutants, parseFaults, runCheck, runReplay } from './check.js';
 
+// `statekeeper replay FILE | head` must end quietly when the reader goes away.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -47,6 +53,16 @@ program
   .option('--quiet', 'do not print the events, only the verdict')
   .action((file: string, opts) => {
     process.exitCode = runReplay(file, { quiet: opts.quiet === true });
+  });
+
+program
+  .command('charts')
+  .description('write a Mermaid (.mmd) and an SVG chart of every role machine, drawn from the machine definitions')
+  .option('--out <dir>', 'output directory', 'docs/charts')
+  .action(async (opts) => {
+    const { writeCharts } = await import('../inspect/charts/index.js');
+    const paths = await writeCharts(opts.out);
+    for (const p of paths) console.log(p);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

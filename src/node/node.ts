@@ -12,7 +12,6 @@ import type { Subscription } from 'rxjs';
 import type { Bus, Envelope } from '../bus/types.js';
 import type { Effect, Role, SendEffect } from '../protocol/effects.js';
 import type { Ballot, NodeId, Slot } from '../protocol/ids.js';
-import { compareBallots } from '../protocol/ids.js';
 import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '../protocol/messages.js';
 import { messageEpoch } from '../protocol/messages.js';
 import type { ConsensusStorage } from './storage.js';
@@ -413,11 +412,12 @@ export class ConsensusNode {
   }
 
   private onPreempted(promised: Ballot): void {
+    // The preempted proposer has reached its final state; commands go elsewhere until a new term.
     this.proposerActive = false;
+    this.proposer = undefined;
     if (this.election !== undefined && promised.epoch > this.epoch) {
       this.deliver('election', this.election, { type: 'ObservedEpoch', epoch: promised.epoch });
     }
-    void compareBallots;
   }
 
   private requestFlush(): void {
