@@ -69,6 +69,8 @@ export interface NodeOptions {
    * already have voted in).
    */
   readonly rejoin?: boolean;
+  /** Messages the consensus layer does not own (client replies, service messages) go here. */
+  readonly onMessage?: (env: Envelope<PeerMessage>) => void;
 }
 
 type AnyActor = Actor<any>;
@@ -166,6 +168,10 @@ export class ConsensusNode {
   get isActiveLeader(): boolean {
     return this.proposerActive;
   }
+  /** Send a message to another node (or this one) over the node's bus. */
+  sendTo(to: NodeId, msg: PeerMessage): void {
+    this.sendNow({ type: 'send', to, msg });
+  }
   /** Snapshots of the role machines, for inspection. */
   snapshots(): Partial<Record<MachineName, unknown>> {
     return {
@@ -237,6 +243,8 @@ export class ConsensusNode {
         }
         break;
       case 'ClientReply':
+      case 'SessionTouch':
+        this.opts.onMessage?.(env);
         break;
     }
   }

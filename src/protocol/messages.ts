@@ -157,6 +157,15 @@ export interface ClientReply {
   readonly result?: unknown;
 }
 
+// ---- the coordination service (sessions live on the servers clients attach to) ----
+
+/** A server tells the leader which of its sessions showed activity, so the leader keeps them alive. */
+export interface SessionTouch {
+  readonly type: 'SessionTouch';
+  /** Session ids as hex strings. */
+  readonly sessions: readonly string[];
+}
+
 export type ElectionMessage = PreVoteRequest | PreVoteReply | VoteRequest | VoteReply | Heartbeat | HeartbeatReply;
 export type ReplicationMessage =
   | PrepareRequest
@@ -170,7 +179,8 @@ export type ReplicationMessage =
   | RecoveryRequest
   | RecoveryReply;
 export type ClientMessage = ClientRequest | ClientReply;
-export type PeerMessage = ElectionMessage | ReplicationMessage | ClientMessage;
+export type ServiceMessage = SessionTouch;
+export type PeerMessage = ElectionMessage | ReplicationMessage | ClientMessage | ServiceMessage;
 
 /** The epoch a message speaks for, used by the shared prelude that steps down on a higher one. */
 export function messageEpoch(msg: PeerMessage): Epoch | undefined {

@@ -1,0 +1,543 @@
+/**
+ * The coordination service of one server: ZooKeeper's data tree, sessions and watches on top of a
+ * consensus node. Writes become commands in the replicated log and are applied by every replica in
+ * log order; reads are served from this server's tree; each session's requests are answered in the
+ * order they were sent (ZooKeeper's FIFO client order); watch events reach a session before any
+ * response that reflects the change.
+ *
+ * Both the embedded client (src/client) and the ZooKeeper wire server (src/server) sit on this API.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Envelope } from '../bus/types.js';
+import type { NodeId } from '../protocol/ids.js';
+import type { Command, PeerMessage } from '../protocol/messages.js';
+import { ErrorCode, KeeperState } from '../protocol/zookeeper.js';
+import type { Acl, AclId, Stat } from '../protocol/zookeeper.js';
+import { DataTree, WatchManager, digestAuthIds } from '../tree/index.js';
+import type { DataTreeOptions, OpResult, WatchSet } from '../tree/index.js';
+import type { MultiOp, TreeTxn } from '../tree/txn.js';
+import type { Application, Clock, ConsensusNode } from './node.js';
+
+/** A request as a session sends it (one ZooKeeper operation). */
+export type ZkRequest =
+  | { op: 'create'; path: string; data: Uint8Array; acl: readonly Acl[]; mode: number; ttlMs?: number }
+  | { op: 'delete'; path: string; version: number }
+  | { op: 'setData'; path: string; data: Uint8Array; version: number }
+  | { op: 'setACL'; path: string; acl: readonly Acl[]; version: number }
+  | { op: 'check'; path: string; version: number }
+  | { op: 'multi'; ops: readonly MultiOp[] }
+  | { op: 'sync'; path: string }
+  | { op: 'exists'; path: string; watch: boolean; linearizable?: boolean }
+  | { op: 'getData'; path: string; watch: boolean; linearizable?: boolean }
+  | { op: 'getACL'; path: string }
+  | { op: 'getChildren'; path: string; watch: boolean; linearizable?: boolean }
+  | { op: 'getAllChildrenNumber'; path: string }
+  | { op: 'getEphemerals'; prefix: string }
+  | { op: 'multiRead'; ops: readonly ({ op: 'getData'; path: string } | { op: 'getChildren'; path: string })[] }
+  | { op: 'addWatch'; path: string; mode: number }
+  | { op: 'removeWatches'; path: string; watcherType: number }
+  | { op: 'checkWatches'; path: string; watcherType: number }
+  | { op: 'setWatches'; relativeZxid: bigint; watches: WatchSet }
+  | { op: 'addAuth'; scheme: string; auth: Uint8Array }
+  | { op: 'whoAmI' };
+
+export type ReadResultItem =
+  | { err: 0; data: Uint8Array; stat: Stat }
+  | { err: 0; children: string[] }
+  | { err: number };
+
+/** The answer to one request: ZooKeeper's error code, the zxid it reflects, and the op's payload. */
+export interface ZkResponse {
+  err: number;
+  zxid: bigint;
+  path?: string;
+  stat?: Stat | null;
+  data?: Uint8Array;
+  children?: string[];
+  acl?: Acl[];
+  count?: number;
+  ephemerals?: string[];
+  results?: readonly OpResult[];
+  readResults?: ReadResultItem[];
+  clientInfo?: AclId[];
+}
+
+/** What a session hears besides responses. */
+export interface SessionListener {
+  /** A watch fired (KeeperState SyncConnected). */
+  onWatch(event: { type: number; path: string }): void;
+  /** The session ended: expired by the leader or closed (state Expired or Closed). */
+  onSessionEnd(state: number): void;
+}
+
+export interface SessionGrant {
+  readonly sessionId: bigint;
+  readonly passwordHex: string;
+  readonly timeoutMs: number;
+}
+
+export interface ServiceOptions {
+  readonly node: ConsensusNode;
+  readonly serverId: NodeId;
+  readonly clock: Clock;
+  /** Wall-clock milliseconds, for session ids (ZooKeeper's scheme) and deadlines. */
+  readonly now: () => number;
+  /** ZooKeeper's tickTime: session timeouts are negotiated into [2, 20] ticks by default. */
+  readonly tickMs: number;
+  readonly minSessionTimeoutMs?: number;
+  readonly maxSessionTimeoutMs?: number;
+  readonly tree?: DataTreeOptions;
+  /** How long a forwarded write waits before it is sent again (to the leader of the moment). */
+  readonly forwardRetryMs?: number;
+  /** Session passwords; defaults to node:crypto (the simulator injects a seeded source). */
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
+
+/** The replicated command: the tree transaction plus the session order it belongs to. */
+interface ServiceCommand {
+  /** Session (hex) and its per-session write counter, for deduplicating retried forwards. */
+  readonly s?: string;
+  readonly c?: number;
+  readonly t: TreeTxn;
+}
+
+interface QueuedRequest {
+  readonly request: ZkRequest;
+  readonly resolve: (r: ZkResponse) => void;
+}
+
+interface LocalSession {
+  readonly id: bigint;
+  readonly hex: string;
+  readonly passwordHex: string;
+  readonly timeoutMs: number;
+  listener: SessionListener;
+  readonly queue: QueuedRequest[];
+  busy: boolean;
+  auth: AclId[];
+  /** Writes this session has sent through the log (its per-session sequence). */
+  writeCount: number;
+  touched: boolean;
+  closed: boolean;
+}
+
+interface PendingWrite {
+  readonly command: Command;
+  readonly done: (result: ServiceApplyResult) => void;
+  timer: unknown;
+}
+
+type ServiceApplyResult = { err: number; zxid: bigint; path?: string; stat?: Stat; results?: readonly OpResult[] };
+
+export const DEFAULT_FORWARD_RETRY_MS = 500;
+
+export class CoordinationService implements Application {
+  readonly tree: DataTree;
+  readonly watches = new WatchManager();
+  private readonly opts: ServiceOptions;
+  private readonly sessions = new Map<bigint, LocalSession>();
+  /** Replicated: the last write counter applied per session (dedup of retried forwards). */
+  private readonly lastApplied = new Map<string, number>();
+  private readonly pending = new Map<string, PendingWrite>();
+  private commandCounter = 0;
+  private nextSessionId: bigint;
+  private lastZxidValue = 0n;
+  private tickTimer: unknown;
+  private stopped = false;
+  // leader-only
+  private readonly deadlines = new Map<string, number>();
+  private readonly expiring = new Set<string>();
+  private reaping = false;
+
+  constructor(opts: ServiceOptions) {
+    this.opts = opts;
+    this.tree = new DataTree(opts.tree);
+    this.nextSessionId = initialSessionId(opts.serverId, opts.now());
+  }
+
+  get minSessionTimeoutMs(): number {
+    return this.opts.minSessionTimeoutMs ?? 2 * this.opts.tickMs;
+  }
+  get maxSessionTimeoutMs(): number {
+    return this.opts.maxSessionTimeoutMs ?? 20 * this.opts.tickMs;
+  }
+  /** The zxid of the last transaction this server applied. */
+  get lastZxid(): bigint {
+    return this.lastZxidValue;
+  }
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+  localSessions(): { sessionId: bigint; timeoutMs: number; queued: number }[] {
+    return [...this.sessions.values()].map((s) => ({ sessionId: s.id, timeoutMs: s.timeoutMs, queued: s.queue.length }));
+  }
+
+  start(): void {
+    this.scheduleTick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.opts.clock.clearTimeout(this.tickTimer);
+    for (const p of this.pending.values()) this.opts.clock.clearTimeout(p.timer);
+    this.pending.clear();
+  }
+
+  /** Messages the consensus node passes on (wire it to NodeOptions.onMessage). */
+  onMessage(env: Envelope<PeerMessage>): void {
+    const msg = env.msg;
+    if (msg.type === 'SessionTouch') {
+      for (const hex of msg.sessions) this.noteActivity(hex);
+    } else if (msg.type === 'ClientReply' && !msg.ok) {
+      const p = this.pending.get(msg.commandId);
+      if (p !== undefined) this.forward(p, msg.leaderHint ?? null);
+    }
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /**
+   * Open a new session (sessionId 0) or attach to an existing one (reconnect to any server with
+   * the session's password). Resolves with the grant, or an error code: SESSIONEXPIRED for an
+   * unknown session, AUTHFAILED for a wrong password.
+   */
+  async openSession(
+    req: { sessionId: bigint; passwordHex?: string; timeoutMs: number; auth?: readonly AclId[] },
+    listener: SessionListener,
+  ): Promise<SessionGrant | { err: number }> {
+    if (req.sessionId === 0n) {
+      const timeoutMs = Math.min(this.maxSessionTimeoutMs, Math.max(this.minSessionTimeoutMs, req.timeoutMs));
+      const sessionId = this.nextSessionId++;
+      const passwordHex = Buffer.from((this.opts.randomBytes ?? randomBytes)(16)).toString('hex');
+      const result = await this.write({ type: 'createSession', sessionId, timeoutMs, passwordHex }, undefined);
+      if (result.err !== ErrorCode.OK) return { err: result.err };
+      this.attach(sessionId, passwordHex, timeoutMs, listener, req.auth);
+      return { sessionId, passwordHex, timeoutMs };
+    }
+    let info = this.tree.getSession(req.sessionId);
+    if (info === undefined) {
+      // This server may not have applied the session's creation yet: catch up once, then look again.
+      await this.write({ type: 'noop' }, undefined);
+      info = this.tree.getSession(req.sessionId);
+    }
+    if (info === undefined) return { err: ErrorCode.SESSIONEXPIRED };
+    if (req.passwordHex !== undefined && info.passwordHex !== undefined && req.passwordHex !== info.passwordHex) {
+      return { err: ErrorCode.AUTHFAILED };
+    }
+    const existing = this.sessions.get(req.sessionId);
+    if (existing !== undefined) {
+      existing.listener = listener;
+      existing.touched = true;
+      return { sessionId: existing.id, passwordHex: existing.passwordHex, timeoutMs: existing.timeoutMs };
+    }
+    this.attach(req.sessionId, info.passwordHex ?? '', info.timeoutMs, listener, req.auth);
+    return { sessionId: req.sessionId, passwordHex: info.passwordHex ?? '', timeoutMs: info.timeoutMs };
+  }
+
+  /** The client is gone from this server (its connection closed); the session lives on until it expires. */
+  detach(sessionId: bigint): void {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return;
+    this.sessions.delete(sessionId);
+    this.watches.removeSession(sessionId);
+  }
+
+  /** A ping: the session is alive. */
+  touch(sessionId: bigint): boolean {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return false;
+    s.touched = true;
+    return true;
+  }
+
+  /** closeSession: ends the session everywhere (its ephemerals go, its watches go). */
+  async closeSession(sessionId: bigint): Promise<ZkResponse> {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return { err: ErrorCode.SESSIONEXPIRED, zxid: this.lastZxidValue };
+    const result = await this.write({ type: 'closeSession', sessionId }, s);
+    return { err: result.err, zxid: result.zxid };
+  }
+
+  /** Submit one request of a session; responses come back in the order requests were submitted. */
+  submit(sessionId: bigint, request: ZkRequest): Promise<ZkResponse> {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined || s.closed) return Promise.resolve({ err: ErrorCode.SESSIONEXPIRED, zxid: this.lastZxidValue });
+    s.touched = true;
+    return new Promise((resolve) => {
+      s.queue.push({ request, resolve });
+      if (!s.busy) void this.drain(s);
+    });
+  }
+
+  private attach(sessionId: bigint, passwordHex: string, timeoutMs: number, listener: SessionListener, auth?: readonly AclId[]): void {
+    this.sessions.set(sessionId, {
+      id: sessionId,
+      hex: sessionId.toString(16),
+      passwordHex,
+      timeoutMs,
+      listener,
+      queue: [],
+      busy: false,
+      auth: [...(auth ?? [])],
+      writeCount: 0,
+      touched: true,
+      closed: false,
+    });
+  }
+
+  private async drain(s: LocalSession): Promise<void> {
+    s.busy = true;
+    while (s.queue.length > 0 && !s.closed) {
+      const item = s.queue[0]!;
+      let response: ZkResponse;
+      try {
+        response = await this.execute(s, item.request);
+      } catch (err) {
+        response = { err: ErrorCode.SYSTEMERROR, zxid: this.lastZxidValue };
+        void err;
+      }
+      s.queue.shift();
+      item.resolve(response);
+    }
+    for (const item of s.queue.splice(0)) item.resolve({ err: ErrorCode.SESSIONEXPIRED, zxid: this.lastZxidValue });
+    s.busy = false;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private async execute(s: LocalSession, r: ZkRequest): Promise<ZkResponse> {
+    const tree = this.tree;
+    const auth = s.auth;
+    switch (r.op) {
+      case 'create': {
+        const txn: TreeTxn = { type: 'create', sessionId: s.id, auth, path: r.path, data: r.data, acl: r.acl, mode: r.mode as never, ...(r.ttlMs === undefined ? {} : { ttlMs: r.ttlMs }) };
+        const res = await this.write(txn, s);
+        return { err: res.err, zxid: res.zxid, ...(res.path === undefined ? {} : { path: res.path }), ...(res.stat === undefined ? {} : { stat: res.stat }) };
+      }
+      case 'delete':
+      case 'check': {
+        const res = await this.write({ type: r.op, sessionId: s.id, auth, path: r.path, version: r.version }, s);
+        return { err: res.err, zxid: res.zxid };
+      }
+      case 'setData': {
+        const res = await this.write({ type: 'setData', sessionId: s.id, auth, path: r.path, data: r.data, version: r.version }, s);
+        return { err: res.err, zxid: res.zxid, ...(res.stat === undefined ? {} : { stat: res.stat }) };
+      }
+      case 'setACL': {
+        const res = await this.write({ type: 'setACL', sessionId: s.id, auth, path: r.path, acl: r.acl, version: r.version }, s);
+        return { err: res.err, zxid: res.zxid, ...(res.stat === undefined ? {} : { stat: res.stat }) };
+      }
+      case 'multi': {
+        const res = await this.write({ type: 'multi', sessionId: s.id, auth, ops: r.ops }, s);
+        return { err: res.err, zxid: res.zxid, results: res.results ?? [] };
+      }
+      case 'sync': {
+        const res = await this.write({ type: 'noop' }, s);
+        return { err: res.err, zxid: res.zxid, path: r.path };
+      }
+      case 'exists': {
+        if (r.linearizable) await this.write({ type: 'noop' }, s);
+        const stat = tree.exists(r.path);
+        if (r.watch) this.watches.addExistsWatch(s.id, r.path);
+        return stat === null ? { err: ErrorCode.NONODE, zxid: this.lastZxidValue } : { err: 0, zxid: this.lastZxidValue, stat };
+      }
+      case 'getData': {
+        if (r.linearizable) await this.write({ type: 'noop' }, s);
+        const res = tree.getData(r.path, auth);
+        if (res.err !== 0) return { err: res.err, zxid: this.lastZxidValue };
+        if (r.watch) this.watches.addDataWatch(s.id, r.path);
+        return { err: 0, zxid: this.lastZxidValue, data: res.data, stat: res.stat };
+      }
+      case 'getChildren': {
+        if (r.linearizable) await this.write({ type: 'noop' }, s);
+        const res = tree.getChildren2(r.path, auth);
+        if (res.err !== 0) return { err: res.err, zxid: this.lastZxidValue };
+        if (r.watch) this.watches.addChildWatch(s.id, r.path);
+        return { err: 0, zxid: this.lastZxidValue, children: res.children, stat: res.stat };
+      }
+      case 'getACL': {
+        const res = tree.getACL(r.path, auth);
+        return res.err !== 0 ? { err: res.err, zxid: this.lastZxidValue } : { err: 0, zxid: this.lastZxidValue, acl: res.acl, stat: res.stat };
+      }
+      case 'getAllChildrenNumber': {
+        const res = tree.getAllChildrenNumber(r.path, auth);
+        return res.err !== 0 ? { err: res.err, zxid: this.lastZxidValue } : { err: 0, zxid: this.lastZxidValue, count: res.count };
+      }
+      case 'getEphemerals':
+        return { err: 0, zxid: this.lastZxidValue, ephemerals: tree.getEphemerals(s.id, r.prefix) };
+      case 'multiRead': {
+        const readResults: ReadResultItem[] = r.ops.map((op) => {
+          if (op.op === 'getData') {
+            const res = tree.getData(op.path, auth);
+            return res.err !== 0 ? { err: res.err } : { err: 0, data: res.data, stat: res.stat };
+          }
+          const res = tree.getChildren(op.path, auth);
+          return res.err !== 0 ? { err: res.err } : { err: 0, children: res.children };
+        });
+        return { err: 0, zxid: this.lastZxidValue, readResults };
+      }
+      case 'addWatch': {
+        // ZooKeeper checks READ on an existing node before adding a persistent watch.
+        const stat = tree.exists(r.path);
+        if (stat !== null && tree.getData(r.path, auth).err === ErrorCode.NOAUTH) return { err: ErrorCode.NOAUTH, zxid: this.lastZxidValue };
+        return { err: this.watches.addWatch(s.id, r.path, r.mode), zxid: this.lastZxidValue };
+      }
+      case 'removeWatches':
+        return { err: this.watches.removeWatches(s.id, r.path, r.watcherType), zxid: this.lastZxidValue };
+      case 'checkWatches':
+        return { err: this.watches.checkWatches(s.id, r.path, r.watcherType), zxid: this.lastZxidValue };
+      case 'setWatches': {
+        const fired = this.watches.setWatches(s.id, r.relativeZxid, r.watches, (path) => {
+          const stat = tree.exists(path);
+          return stat === null ? null : { mzxid: stat.mzxid, pzxid: stat.pzxid };
+        });
+        for (const n of fired) s.listener.onWatch({ type: n.type, path: n.path });
+        return { err: 0, zxid: this.lastZxidValue };
+      }
+      case 'addAuth': {
+        if (r.scheme !== 'digest') return { err: ErrorCode.AUTHFAILED, zxid: this.lastZxidValue };
+        const credentials = Buffer.from(r.auth).toString('utf8');
+        if (!credentials.includes(':')) return { err: ErrorCode.AUTHFAILED, zxid: this.lastZxidValue };
+        for (const id of digestAuthIds(credentials, this.opts.tree?.superDigest)) {
+          if (!s.auth.some((a) => a.scheme === id.scheme && a.id === id.id)) s.auth.push(id);
+        }
+        return { err: 0, zxid: this.lastZxidValue };
+      }
+      case 'whoAmI':
+        return { err: 0, zxid: this.lastZxidValue, clientInfo: [...s.auth] };
+    }
+  }
+
+  // ---------------------------------------------------------------- writes through the log
+
+  /** Propose a transaction and resolve once this server has applied it. */
+  private write(txn: TreeTxn, s: LocalSession | undefined): Promise<ServiceApplyResult> {
+    const id = `${this.opts.serverId}.${++this.commandCounter}`;
+    const payload: ServiceCommand = s === undefined ? { t: txn } : { s: s.hex, c: ++s.writeCount, t: txn };
+    const command: Command = { id, payload };
+    return new Promise((resolve) => {
+      const p: PendingWrite = { command, done: resolve, timer: undefined };
+      this.pending.set(id, p);
+      this.forward(p, null);
+    });
+  }
+
+  /** To the leader (this server's own proposer when it leads); retried until applied here. */
+  private forward(p: PendingWrite, hint: NodeId | null): void {
+    if (this.stopped || !this.pending.has(p.command.id)) return;
+    this.opts.clock.clearTimeout(p.timer);
+    const node = this.opts.node;
+    if (!node.submit([p.command], node.id)) {
+      const leader = hint ?? node.leader;
+      if (leader !== null && leader !== node.id) node.sendTo(leader, { type: 'ClientRequest', command: p.command });
+    }
+    p.timer = this.opts.clock.setTimeout(() => this.forward(p, null), this.opts.forwardRetryMs ?? DEFAULT_FORWARD_RETRY_MS);
+  }
+
+  /** Application.apply: every replica, every command, in log order. */
+  apply(command: Command, at: { slot: number; zxidEpoch: number; zxidCounter: number; timeMs: number }): unknown {
+    const zxid = (BigInt(at.zxidEpoch) << 32n) | BigInt(at.zxidCounter);
+    const c = command.payload as ServiceCommand;
+    let result: ServiceApplyResult;
+    if (c.s !== undefined && c.c !== undefined && c.c <= (this.lastApplied.get(c.s) ?? 0)) {
+      result = { err: ErrorCode.OK, zxid }; // a retried forward already applied: the first one answered
+    } else {
+      if (c.s !== undefined && c.c !== undefined) this.lastApplied.set(c.s, c.c);
+      const applied = this.tree.apply(c.t, { zxid, timeMs: at.timeMs });
+      this.lastZxidValue = zxid;
+      result = { err: applied.err, zxid, ...(applied.path === undefined ? {} : { path: applied.path }), ...(applied.stat === undefined ? {} : { stat: applied.stat }), ...(applied.results === undefined ? {} : { results: applied.results }) };
+      // Watch events first: a client must see the event before any response reflecting the change.
+      if (applied.triggers.length > 0) {
+        for (const n of this.watches.trigger(applied.triggers)) this.sessions.get(n.sessionId)?.listener.onWatch({ type: n.type, path: n.path });
+      }
+      if (c.t.type === 'closeSession') this.endSession(c.t.sessionId, command.id);
+    }
+    const p = this.pending.get(command.id);
+    if (p !== undefined) {
+      this.pending.delete(command.id);
+      this.opts.clock.clearTimeout(p.timer);
+      p.done(result);
+    }
+    return undefined;
+  }
+
+  private endSession(sessionId: bigint, commandId: string): void {
+    const hex = sessionId.toString(16);
+    this.lastApplied.delete(hex);
+    this.deadlines.delete(hex);
+    this.expiring.delete(hex);
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return;
+    // Closed by its own closeSession request (answered normally), or expired by the leader.
+    const closedByClient = this.pending.has(commandId);
+    s.closed = true;
+    this.sessions.delete(sessionId);
+    this.watches.removeSession(sessionId);
+    s.listener.onSessionEnd(closedByClient ? KeeperState.Closed : KeeperState.Expired);
+  }
+
+  // ---------------------------------------------------------------- session liveness (leader)
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.tickTimer = this.opts.clock.setTimeout(() => {
+      this.tick();
+      this.scheduleTick();
+    }, this.opts.tickMs / 2);
+  }
+
+  private tick(): void {
+    const node = this.opts.node;
+    const touched: string[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.touched) touched.push(s.hex);
+      s.touched = false;
+    }
+    if (node.isActiveLeader) {
+      for (const hex of touched) this.noteActivity(hex);
+      this.expireSessions();
+      this.reapNodes();
+    } else {
+      this.deadlines.clear();
+      this.expiring.clear();
+      if (touched.length > 0 && node.leader !== null && node.leader !== node.id) node.sendTo(node.leader, { type: 'SessionTouch', sessions: touched });
+    }
+  }
+
+  private noteActivity(hex: string): void {
+    const info = this.tree.getSession(BigInt(`0x${hex}`));
+    if (info !== undefined) this.deadlines.set(hex, this.opts.now() + info.timeoutMs);
+  }
+
+  /** The leader closes sessions that stopped pinging; a new leader gives every session a full timeout first. */
+  private expireSessions(): void {
+    const now = this.opts.now();
+    for (const sessionId of this.tree.sessionIds()) {
+      const hex = sessionId.toString(16);
+      const deadline = this.deadlines.get(hex);
+      if (deadline === undefined) {
+        this.deadlines.set(hex, now + (this.tree.getSession(sessionId)?.timeoutMs ?? 0));
+      } else if (deadline < now && !this.expiring.has(hex)) {
+        this.expiring.add(hex);
+        void this.write({ type: 'closeSession', sessionId }, undefined);
+      }
+    }
+  }
+
+  /** Containers left empty and TTL nodes past their time are removed by the leader, through the log. */
+  private reapNodes(): void {
+    if (this.reaping) return;
+    const paths = [...this.tree.containerCandidates(), ...this.tree.expiredTtlNodes(this.opts.now())];
+    if (paths.length === 0) return;
+    this.reaping = true;
+    void this.write({ type: 'reapExpired', paths }, undefined).then(() => {
+      this.reaping = false;
+    });
+  }
+}
+
+/** ZooKeeper's SessionTrackerImpl.initializeNextSession: server id in the top byte, time below. */
+export function initialSessionId(serverId: number, nowMs: number): bigint {
+  const time = (BigInt(Math.floor(nowMs)) << 24n) & 0x00ffffffffffffffn;
+  return (BigInt(serverId & 0xff) << 56n) | (time >> 8n);
+}
