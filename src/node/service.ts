@@ -95,8 +95,9 @@ export interface ServiceOptions {
 
 /** The replicated command: the tree transaction plus the session order it belongs to. */
 interface ServiceCommand {
-  /** Session (hex) and its per-session write counter, for deduplicating retried forwards. */
+  /** Session (hex), which attachment of it to a server sent this, and that attachment's write counter. */
   readonly s?: string;
+  readonly a?: string;
   readonly c?: number;
   readonly t: TreeTxn;
 }
@@ -115,7 +116,9 @@ interface LocalSession {
   readonly queue: QueuedRequest[];
   busy: boolean;
   auth: AclId[];
-  /** Writes this session has sent through the log (its per-session sequence). */
+  /** This attachment of the session to this server (a client that moves gets a new one). */
+  readonly attachment: string;
+  /** Writes this attachment has sent through the log, one at a time, so the counter orders them. */
   writeCount: number;
   touched: boolean;
   closed: boolean;
@@ -136,8 +139,10 @@ export class CoordinationService implements Application {
   readonly watches = new WatchManager();
   private readonly opts: ServiceOptions;
   private readonly sessions = new Map<bigint, LocalSession>();
-  /** Replicated: the last write counter applied per session (dedup of retried forwards). */
-  private readonly lastApplied = new Map<string, number>();
+  /** Replicated: per session, the attachment and write counter last applied (drops retried forwards). */
+  private readonly lastApplied = new Map<string, { attachment: string; count: number }>();
+  private readonly bootNonce: string;
+  private attachCounter = 0;
   private readonly pending = new Map<string, PendingWrite>();
   private commandCounter = 0;
   private nextSessionId: bigint;
@@ -153,6 +158,7 @@ export class CoordinationService implements Application {
     this.opts = opts;
     this.tree = new DataTree(opts.tree);
     this.nextSessionId = initialSessionId(opts.serverId, opts.now());
+    this.bootNonce = Buffer.from((opts.randomBytes ?? randomBytes)(4)).toString('hex');
   }
 
   get minSessionTimeoutMs(): number {
@@ -279,6 +285,7 @@ export class CoordinationService implements Application {
       queue: [],
       busy: false,
       auth: [...(auth ?? [])],
+      attachment: `${this.opts.serverId}.${this.bootNonce}.${++this.attachCounter}`,
       writeCount: 0,
       touched: true,
       closed: false,
@@ -413,7 +420,7 @@ export class CoordinationService implements Application {
   /** Propose a transaction and resolve once this server has applied it. */
   private write(txn: TreeTxn, s: LocalSession | undefined): Promise<ServiceApplyResult> {
     const id = `${this.opts.serverId}.${++this.commandCounter}`;
-    const payload: ServiceCommand = s === undefined ? { t: txn } : { s: s.hex, c: ++s.writeCount, t: txn };
+    const payload: ServiceCommand = s === undefined ? { t: txn } : { s: s.hex, a: s.attachment, c: ++s.writeCount, t: txn };
     const command: Command = { id, payload };
     return new Promise((resolve) => {
       const p: PendingWrite = { command, done: resolve, timer: undefined };
@@ -439,10 +446,11 @@ export class CoordinationService implements Application {
     const zxid = (BigInt(at.zxidEpoch) << 32n) | BigInt(at.zxidCounter);
     const c = command.payload as ServiceCommand;
     let result: ServiceApplyResult;
-    if (c.s !== undefined && c.c !== undefined && c.c <= (this.lastApplied.get(c.s) ?? 0)) {
+    const last = c.s === undefined ? undefined : this.lastApplied.get(c.s);
+    if (last !== undefined && last.attachment === c.a && c.c !== undefined && c.c <= last.count) {
       result = { err: ErrorCode.OK, zxid }; // a retried forward already applied: the first one answered
     } else {
-      if (c.s !== undefined && c.c !== undefined) this.lastApplied.set(c.s, c.c);
+      if (c.s !== undefined && c.a !== undefined && c.c !== undefined) this.lastApplied.set(c.s, { attachment: c.a, count: c.c });
       const applied = this.tree.apply(c.t, { zxid, timeMs: at.timeMs });
       this.lastZxidValue = zxid;
       result = { err: applied.err, zxid, ...(applied.path === undefined ? {} : { path: applied.path }), ...(applied.stat === undefined ? {} : { stat: applied.stat }), ...(applied.results === undefined ? {} : { results: applied.results }) };
