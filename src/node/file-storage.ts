@@ -1,0 +1,331 @@
+/**
+ * The consensus node's durable state on disk, over src/store: what a real statekeeper process keeps
+ * across kill -9.
+ *
+ * Layout of a node's data directory:
+ *
+ * ```
+ * <dir>/election.meta        FileMetaStore: { nodeId, epoch, votedFor }  (rare: once per election)
+ * <dir>/acceptor/log.*       FileLogStore: the acceptor journal, one record per persist effect
+ *                            { p: promised ballot, a: accepted entries }  (index = write sequence)
+ * <dir>/learned/log.*        FileLogStore: chosen entries, record index = slot
+ * ```
+ *
+ * The acceptor journal is replayed on load: the promise is the highest ballot seen (an acceptor's
+ * promise never goes down) and each slot keeps the entry of its last record (an acceptor overwrites
+ * a slot only when it accepts in a ballot at least as high as before). Keeping promises in the
+ * journal rather than in the meta file puts the hot path — accept, reply — on one fdatasync per
+ * group of writes, instead of a temp-file + fsync + rename + directory fsync per promise.
+ *
+ * Records are MessagePack (msgpackr) with extension types on, so a command's payload round-trips
+ * exactly: bigint session ids, Uint8Array data, undefined.
+ *
+ * `flush(done)` is group commit: one call makes every write made before it durable with at most
+ * one fdatasync per log (the two run concurrently) and one meta replacement if the election state
+ * changed. A failed write or sync poisons the store: `onFailure` is told, and `done` never runs, so
+ * nothing that depends on the lost write can leave the node.
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Packr } from 'msgpackr';
+import type { Options as PackrOptions } from 'msgpackr';
+import { FileLogStore, FileMetaStore, MAX_RECORD_PAYLOAD_BYTES, stderrLogger } from '../store/index.js';
+import type { LogRecord, StorageFs, StoreLogger } from '../store/index.js';
+import type { Ballot, Epoch, NodeId, Slot } from '../protocol/ids.js';
+import { compareBallots, ZERO_BALLOT } from '../protocol/ids.js';
+import type { AcceptedEntry, Entry } from '../protocol/messages.js';
+import type { ConsensusStorage, DurableState } from './storage.js';
+
+/** File name of the election metadata inside a node's data directory. */
+export const ELECTION_META_FILE = 'election.meta';
+/** Directory of the acceptor journal inside a node's data directory. */
+export const ACCEPTOR_LOG_DIR = 'acceptor';
+/** Directory of the learned (chosen) entries inside a node's data directory. */
+export const LEARNED_LOG_DIR = 'learned';
+
+/**
+ * Largest acceptor journal record; a bigger persist is split over several records. A split
+ * persist is safe: each record is a set of entries the acceptor did accept, and the reply that
+ * depends on all of them waits for the flush that covers them all.
+ */
+export const MAX_JOURNAL_RECORD_BYTES = MAX_RECORD_PAYLOAD_BYTES;
+
+/** Both the writer and every later reader of a data directory use exactly these options. */
+const RECORD_CODEC_OPTIONS: PackrOptions = Object.freeze({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: true,
+  useBigIntExtension: true,
+  int64AsType: 'bigint',
+  copyBuffers: true,
+});
+
+/** A record of a data directory that decodes but does not have the expected shape. */
+export class CorruptRecordError extends Error {
+  override readonly name = 'CorruptRecordError';
+  constructor(
+    /** Directory of the log holding the record. */
+    readonly directory: string,
+    /** Index of the record in that log. */
+    readonly index: number,
+    readonly reason: string,
+  ) {
+    super(`corrupt record ${index} in ${directory}: ${reason}`);
+  }
+}
+
+/** The data directory belongs to another node id. */
+export class ForeignDataDirectoryError extends Error {
+  override readonly name = 'ForeignDataDirectoryError';
+}
+
+export interface FileStorageOptions {
+  /** This node's id, recorded in the directory so that one node never starts on another's data. */
+  readonly nodeId: NodeId;
+  /** Where repairs (cut torn tails) are reported (default: warnings to stderr). */
+  readonly logger?: StoreLogger;
+  /** WAL segment size (default: the store's). */
+  readonly segmentBytes?: number;
+  /** File-system calls (default: node:fs); tests inject failures or count syncs. */
+  readonly fs?: StorageFs;
+  /** A write or sync failed: the store refuses all further work and the node must restart. */
+  readonly onFailure?: (error: unknown) => void;
+  /** Each completed flush, with its duration (write + fdatasync + meta replace). */
+  readonly onFlush?: (durationMs: number) => void;
+  /** Largest acceptor journal record before a persist is split (default MAX_JOURNAL_RECORD_BYTES). */
+  readonly maxJournalRecordBytes?: number;
+}
+
+interface ElectionMeta {
+  readonly nodeId: NodeId;
+  readonly epoch: Epoch;
+  readonly votedFor: NodeId | null;
+}
+
+interface JournalRecord {
+  readonly p: Ballot;
+  readonly a: readonly AcceptedEntry[];
+}
+
+/** A {@link ConsensusStorage} in files: fsync before acknowledgement, recovery on open. */
+export class FileStorage implements ConsensusStorage {
+  private readonly packr = new Packr(RECORD_CODEC_OPTIONS);
+  private electionState: ElectionMeta;
+  private electionDirty = false;
+  private acceptorDirty = false;
+  private learnedDirty = false;
+  /** Resolves when the last flush started has finished (whatever its outcome). */
+  private lastFlush: Promise<void> = Promise.resolve();
+  private failure: unknown = undefined;
+  private closed = false;
+
+  private constructor(
+    /** The node's data directory. */
+    readonly directory: string,
+    private readonly options: FileStorageOptions,
+    private readonly meta: FileMetaStore<ElectionMeta>,
+    private readonly acceptorLog: FileLogStore,
+    private readonly learnedLog: FileLogStore,
+    private readonly recovered: DurableState,
+  ) {
+    this.electionState = { nodeId: options.nodeId, epoch: recovered.epoch, votedFor: recovered.votedFor };
+  }
+
+  /**
+   * Open (or create) the node's storage in `directory` and recover it. Torn tails are cut and
+   * reported; any other damage throws the store's error (`CorruptLogError` with file and byte
+   * offset, `CorruptMetaError`) or {@link CorruptRecordError}, and the node must not start.
+   */
+  static async open(directory: string, options: FileStorageOptions): Promise<FileStorage> {
+    const logger = options.logger ?? stderrLogger;
+    const storeOptions = {
+      logger,
+      ...(options.fs === undefined ? {} : { fs: options.fs }),
+    };
+    const logOptions = { ...storeOptions, ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }) };
+    const meta = await FileMetaStore.open<ElectionMeta>(join(directory, ELECTION_META_FILE), storeOptions);
+    const stored = meta.load();
+    if (stored !== null && stored.nodeId !== options.nodeId) {
+      await meta.close();
+      throw new ForeignDataDirectoryError(`data directory ${directory} belongs to node ${stored.nodeId}, not ${options.nodeId}`);
+    }
+    const acceptorLog = await FileLogStore.open(join(directory, ACCEPTOR_LOG_DIR), logOptions);
+    const learnedLog = await FileLogStore.open(join(directory, LEARNED_LOG_DIR), logOptions);
+    const unpack = new Packr(RECORD_CODEC_OPTIONS);
+    try {
+      const { promised, accepted } = replayJournal(acceptorLog, unpack);
+      const learned = readLearned(learnedLog, unpack);
+      const state: DurableState = {
+        epoch: stored?.epoch ?? 0,
+        votedFor: stored?.votedFor ?? null,
+        promised,
+        accepted,
+        learned,
+      };
+      return new FileStorage(directory, options, meta, acceptorLog, learnedLog, state);
+    } catch (error) {
+      await Promise.allSettled([meta.close(), acceptorLog.close(), learnedLog.close()]);
+      throw error;
+    }
+  }
+
+  get dirty(): boolean {
+    return this.electionDirty || this.acceptorDirty || this.learnedDirty;
+  }
+
+  /** Newest slot held in the learned log. */
+  get learnedSlot(): Slot {
+    return this.learnedLog.lastIndex;
+  }
+
+  /** The state recovered on open (a fresh copy each call, as the node may mutate what it gets). */
+  load(): DurableState {
+    const r = this.recovered;
+    return { epoch: r.epoch, votedFor: r.votedFor, promised: r.promised, accepted: new Map(r.accepted), learned: r.learned.slice() };
+  }
+
+  saveElection(epoch: Epoch, votedFor: NodeId | null): void {
+    this.electionState = { nodeId: this.options.nodeId, epoch, votedFor };
+    this.electionDirty = true;
+  }
+
+  savePromise(promised: Ballot): void {
+    this.appendJournal(promised, []);
+  }
+
+  saveAccepted(promised: Ballot, accepted: readonly AcceptedEntry[]): void {
+    this.appendJournal(promised, accepted);
+  }
+
+  appendLearned(slot: Slot, entry: Entry): void {
+    // Like MemoryStorage: only the next slot extends the log (a broken learner is the checks' business).
+    if (this.failure !== undefined || slot !== this.learnedLog.lastIndex + 1) return;
+    this.append(this.learnedLog, [{ index: slot, payload: this.encode(entry) }]);
+    this.learnedDirty = true;
+  }
+
+  flush(done: () => void): void {
+    if (this.failure !== undefined || this.closed) return;
+    const started = performance.now();
+    const work: Promise<void>[] = [this.lastFlush];
+    if (this.electionDirty) work.push(this.meta.save(this.electionState));
+    if (this.acceptorDirty) work.push(this.acceptorLog.sync());
+    if (this.learnedDirty) work.push(this.learnedLog.sync());
+    this.electionDirty = this.acceptorDirty = this.learnedDirty = false;
+    const flush = Promise.all(work).then(
+      () => {
+        if (this.failure !== undefined) return;
+        this.options.onFlush?.(performance.now() - started);
+        done();
+      },
+      (error: unknown) => this.fail(error),
+    );
+    this.lastFlush = flush.catch(() => undefined);
+  }
+
+  /** Wait for pending flushes and release the files (a graceful stop; unflushed writes are synced). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lastFlush;
+    const results = await Promise.allSettled([this.meta.close(), this.acceptorLog.close(), this.learnedLog.close()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined && this.failure === undefined) throw failed.reason;
+  }
+
+  private appendJournal(promised: Ballot, accepted: readonly AcceptedEntry[]): void {
+    if (this.failure !== undefined) return;
+    const records: LogRecord[] = [];
+    let next = this.acceptorLog.lastIndex + 1;
+    for (const payload of this.encodeJournal({ p: promised, a: accepted })) records.push({ index: next++, payload });
+    this.append(this.acceptorLog, records);
+    this.acceptorDirty = true;
+  }
+
+  /** One journal record, or several when the entries do not fit one record. */
+  private encodeJournal(record: JournalRecord): Uint8Array[] {
+    const bytes = this.encode(record);
+    const limit = this.options.maxJournalRecordBytes ?? MAX_JOURNAL_RECORD_BYTES;
+    if (bytes.length <= limit || record.a.length <= 1) return [bytes];
+    const half = Math.ceil(record.a.length / 2);
+    return [
+      ...this.encodeJournal({ p: record.p, a: record.a.slice(0, half) }),
+      ...this.encodeJournal({ p: record.p, a: record.a.slice(half) }),
+    ];
+  }
+
+  private encode(value: unknown): Uint8Array {
+    return this.packr.pack(value);
+  }
+
+  private append(log: FileLogStore, records: readonly LogRecord[]): void {
+    try {
+      log.append(records);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.options.onFailure?.(error);
+  }
+}
+
+function isBallot(value: unknown): value is Ballot {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Number.isSafeInteger((value as Ballot).epoch) &&
+    Number.isSafeInteger((value as Ballot).nodeId)
+  );
+}
+
+function isEntry(value: unknown): value is Entry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Entry;
+  return isBallot(e.origin) && typeof e.createdMs === 'number' && Array.isArray(e.commands) && e.commands.every((c) => typeof c?.id === 'string');
+}
+
+function decodeRecord(unpack: Packr, directory: string, record: LogRecord): unknown {
+  try {
+    return unpack.unpack(record.payload);
+  } catch (error) {
+    throw new CorruptRecordError(directory, record.index, `not MessagePack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Replays the acceptor journal: highest promise, and per slot the last entry written. */
+function replayJournal(log: FileLogStore, unpack: Packr): { promised: Ballot; accepted: Map<Slot, AcceptedEntry> } {
+  let promised: Ballot = ZERO_BALLOT;
+  const accepted = new Map<Slot, AcceptedEntry>();
+  for (const record of log.readFrom(log.firstIndex)) {
+    const value = decodeRecord(unpack, log.directory, record) as Partial<JournalRecord> | null;
+    if (value === null || typeof value !== 'object' || !isBallot(value.p) || !Array.isArray(value.a)) {
+      throw new CorruptRecordError(log.directory, record.index, 'not an acceptor journal record');
+    }
+    if (compareBallots(value.p, promised) > 0) promised = value.p;
+    for (const a of value.a) {
+      if (!Number.isSafeInteger(a?.slot) || a.slot < 1 || !isBallot(a.ballot) || !isEntry(a.entry)) {
+        throw new CorruptRecordError(log.directory, record.index, 'malformed accepted entry');
+      }
+      accepted.set(a.slot, a);
+    }
+  }
+  return { promised, accepted };
+}
+
+function readLearned(log: FileLogStore, unpack: Packr): Entry[] {
+  if (log.firstIndex !== 1) {
+    // No snapshots yet: the learned log must start at slot 1 or the tree cannot be rebuilt.
+    throw new CorruptRecordError(log.directory, log.firstIndex, 'the learned log does not start at slot 1');
+  }
+  const learned: Entry[] = [];
+  for (const record of log.readFrom(1)) {
+    const value = decodeRecord(unpack, log.directory, record);
+    if (!isEntry(value)) throw new CorruptRecordError(log.directory, record.index, 'not a log entry');
+    learned.push(value);
+  }
+  return learned;
+}
