@@ -1,0 +1,495 @@
+/**
+ * Server configuration in ZooKeeper's zoo.cfg syntax (a Java properties file), plus statekeeper's
+ * own keys under `statekeeper.`. A zoo.cfg written for ZooKeeper 3.8 starts a statekeeper node
+ * unchanged once a cluster secret is added.
+ *
+ * | key | meaning | default |
+ * | --- | --- | --- |
+ * | tickTime | base time unit (ms): session timeouts and election timings derive from it | 3000 (ZooKeeper's) |
+ * | initLimit, syncLimit | ticks (validated; see {@link deriveTimings} for why they do not drive timings) | 10, 5 |
+ * | dataDir | election metadata, `myid` | required |
+ * | dataLogDir | the write-ahead logs | dataDir |
+ * | clientPort, clientPortAddress | the ZooKeeper client port (also `server.N=...;[addr:]port`) | none, 0.0.0.0 |
+ * | server.N | `host:quorumPort:electionPort[:participant\|:observer][;[clientAddr:]clientPort]` | standalone |
+ * | peerType | `observer` or `participant` (must match this server's line) | participant |
+ * | 4lw.commands.whitelist | four-letter words allowed on the client port (`*` for all) | srvr |
+ * | maxClientCnxns | connections per client IP (0: no limit) | 60 |
+ * | jute.maxbuffer | largest client packet in bytes | 1048575 |
+ * | minSessionTimeout, maxSessionTimeout | ms | 2 and 20 ticks |
+ * | DigestAuthenticationProvider.superDigest | `super:<base64 sha1>` (ZooKeeper's -Dzookeeper.… property; the `zookeeper.` prefixed form and `superDigest` are accepted too) | none |
+ * | statekeeper.myid | this server's id (else `dataDir/myid`, as ZooKeeper) | — |
+ * | statekeeper.secret, statekeeper.secretFile | cluster secret authenticating peers (HMAC) | required with peers |
+ * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status) | off, 0.0.0.0 |
+ * | statekeeper.tls.cert, .key, .ca | PEM files: the peer bus runs over mutual TLS | plain TCP |
+ *
+ * ZooKeeper keys statekeeper has no use for (forceSync, autopurge.*, admin.*, …) are accepted and
+ * reported as ignored; other unknown keys are reported as warnings (ZooKeeper itself turns them into
+ * system properties). Unknown `statekeeper.*` keys, bad values and duplicate keys are errors: one
+ * {@link ConfigError} naming the file, line and key.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { NodeId } from '../../protocol/ids.js';
+
+/** ZooKeeper's defaults (QuorumPeerConfig, ZooKeeperServer, ServerCnxnFactory). */
+export const ZK_DEFAULT_TICK_TIME_MS = 3000;
+export const ZK_DEFAULT_INIT_LIMIT_TICKS = 10;
+export const ZK_DEFAULT_SYNC_LIMIT_TICKS = 5;
+export const ZK_DEFAULT_MAX_CLIENT_CNXNS = 60;
+/** jute.maxbuffer default: 0xfffff bytes. */
+export const ZK_DEFAULT_JUTE_MAX_BUFFER = 0xfffff;
+/** ZooKeeper 3.5+ enables only `srvr` unless told otherwise. */
+export const ZK_DEFAULT_FOUR_LETTER_WORDS: readonly string[] = Object.freeze(['srvr']);
+/** Server ids share a byte of every session id (ZooKeeper's scheme), so they fit in 1..255. */
+export const MAX_SERVER_ID = 255;
+
+/** Every four-letter word ZooKeeper 3.8 knows (for validating the whitelist). */
+export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
+  'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'hash', 'isro', 'mntr', 'ruok', 'srst', 'srvr', 'stat', 'stmk', 'wchc', 'wchp', 'wchs',
+]);
+
+/** ZooKeeper keys that are valid but mean nothing to statekeeper. */
+const IGNORED_ZK_KEYS: ReadonlySet<string> = new Set([
+  'forceSync', 'preAllocSize', 'snapCount', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb', 'autopurge.snapRetainCount',
+  'autopurge.purgeInterval', 'admin.enableServer', 'admin.serverPort', 'admin.serverAddress', 'admin.commandURL',
+  'standaloneEnabled', 'reconfigEnabled', 'electionAlg', 'quorumListenOnAllIPs', 'globalOutstandingLimit', 'leaderServes',
+  'cnxTimeout', 'syncEnabled', 'metricsProvider.className', 'metricsProvider.httpPort', 'metricsProvider.httpHost',
+  'metricsProvider.exportJvmInfo', 'localSessionsEnabled', 'localSessionsUpgradingEnabled', 'clientPortListenBacklog',
+  'maxCnxns', 'secureClientPort', 'secureClientPortAddress', 'serverCnxnFactory', 'connectToLearnerMasterLimit',
+  'multiAddress.enabled', 'audit.enable', 'skipACL', 'fsync.warningthresholdms', 'sslQuorum', 'portUnification',
+]);
+
+const SUPER_DIGEST_KEYS = ['DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest', 'superDigest'];
+
+/** A configuration problem: where it is and what is wrong. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    /** The config file (or `<config>` for text not read from a file). */
+    readonly file: string,
+    /** 1-based line of the offending key, or 0 when the problem is a missing key. */
+    readonly line: number,
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(line > 0 ? `${file}:${line}: ${key}: ${reason}` : `${file}: ${key}: ${reason}`);
+  }
+}
+
+export type ServerRole = 'participant' | 'observer';
+
+/** One `server.N=` line. */
+export interface ServerSpec {
+  readonly id: NodeId;
+  readonly host: string;
+  /** Peer traffic (the TCP bus listens here). */
+  readonly quorumPort: number;
+  /** Parsed and validated for compatibility; statekeeper's election shares the quorum port's link. */
+  readonly electionPort: number;
+  readonly role: ServerRole;
+  readonly clientAddress?: string;
+  readonly clientPort?: number;
+}
+
+export interface TlsPaths {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** A parsed, validated server configuration. */
+export interface ServerConfig {
+  /** Path of the file read, if any. */
+  readonly file?: string;
+  readonly tickTimeMs: number;
+  readonly initLimitTicks: number;
+  readonly syncLimitTicks: number;
+  readonly dataDir: string;
+  readonly dataLogDir: string;
+  /** This server's client port (clientPort, or the `;port` of its server line); undefined: none. */
+  readonly clientPort?: number;
+  readonly clientPortAddress: string;
+  /** Every member; a single server for a standalone configuration. */
+  readonly servers: readonly ServerSpec[];
+  /** Whether the file had no server.N lines (ZooKeeper's standalone mode). */
+  readonly standalone: boolean;
+  readonly myid: NodeId;
+  /** `['*']` allows every word. */
+  readonly fourLetterWords: readonly string[];
+  readonly maxClientCnxns: number;
+  readonly juteMaxBufferBytes: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  readonly superDigest?: string;
+  /** Cluster secret; required when there are peers. */
+  readonly secret?: string;
+  readonly adminPort?: number;
+  readonly adminAddress: string;
+  readonly tls?: TlsPaths;
+  /** Keys accepted but not acted on, and unknown keys (for the node to log). */
+  readonly warnings: readonly string[];
+}
+
+export interface ParseOptions {
+  /** Name used in errors and to resolve relative paths (default `<config>`, paths against cwd). */
+  readonly file?: string;
+  /** Reads `dataDir/myid` and `statekeeper.secretFile` (default: node:fs). Return undefined if absent. */
+  readonly readFile?: (path: string) => string | undefined;
+}
+
+interface Property {
+  readonly key: string;
+  readonly value: string;
+  readonly line: number;
+}
+
+/** Java properties syntax as ZooKeeper reads zoo.cfg: `key=value`, `key: value` or `key value`; # and ! comments. */
+export function parseProperties(text: string, file = '<config>'): Property[] {
+  const out: Property[] = [];
+  const seen = new Map<string, number>();
+  const lines = text.split(/\r\n|\r|\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const startLine = i + 1;
+    let logical = lines[i]!.replace(/^[ \t\f]+/, '');
+    if (logical === '' || logical.startsWith('#') || logical.startsWith('!')) continue;
+    // An odd number of trailing backslashes continues the line.
+    while (/(^|[^\\])(\\\\)*\\$/.test(logical) && i + 1 < lines.length) {
+      logical = logical.slice(0, -1) + lines[++i]!.replace(/^[ \t\f]+/, '');
+    }
+    const match = /^((?:\\.|[^=:\s\\])+)\s*(?:[=:]\s*|\s+|$)(.*)$/.exec(logical);
+    if (match === null) throw new ConfigError(file, startLine, logical.slice(0, 40), 'not a key=value line');
+    const key = unescapeProperty(match[1]!);
+    const value = unescapeProperty(match[2]!).trim();
+    const previous = seen.get(key);
+    if (previous !== undefined) throw new ConfigError(file, startLine, key, `set twice (first on line ${previous})`);
+    seen.set(key, startLine);
+    out.push({ key, value, line: startLine });
+  }
+  return out;
+}
+
+function unescapeProperty(s: string): string {
+  return s.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, e: string) => {
+    if (e.length === 5) return String.fromCharCode(parseInt(e.slice(1), 16));
+    return e === 't' ? '\t' : e === 'n' ? '\n' : e === 'r' ? '\r' : e === 'f' ? '\f' : e;
+  });
+}
+
+/** Parse and validate zoo.cfg text. Throws {@link ConfigError}. */
+export function parseServerConfig(text: string, options: ParseOptions = {}): ServerConfig {
+  const file = options.file ?? '<config>';
+  const base = options.file === undefined ? process.cwd() : dirname(resolve(options.file));
+  const readFile = options.readFile ?? readOptionalFile;
+  const props = parseProperties(text, file);
+  const byKey = new Map(props.map((p) => [p.key, p]));
+  const warnings: string[] = [];
+  const fail = (p: Property | string, reason: string): never => {
+    if (typeof p === 'string') throw new ConfigError(file, 0, p, reason);
+    throw new ConfigError(file, p.line, p.key, reason);
+  };
+  const integer = (key: string, fallback: number | undefined, min: number, max: number): number | undefined => {
+    const p = byKey.get(key);
+    if (p === undefined) return fallback;
+    if (!/^-?\d+$/.test(p.value)) fail(p, `must be an integer, got ${JSON.stringify(p.value)}`);
+    const n = Number(p.value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) fail(p, `must be from ${min} to ${max}, got ${p.value}`);
+    return n;
+  };
+  const path = (p: Property): string => {
+    if (p.value === '') fail(p, 'must not be empty');
+    return isAbsolute(p.value) ? p.value : join(base, p.value);
+  };
+
+  // Classify every key first, so a typo in our namespace fails even if nothing reads it.
+  const servers: (ServerSpec & { readonly line: Property })[] = [];
+  for (const p of props) {
+    const serverMatch = /^server\.(.*)$/.exec(p.key);
+    if (serverMatch !== null) {
+      servers.push({ ...parseServerLine(p, serverMatch[1]!, fail), line: p });
+    } else if (p.key.startsWith('statekeeper.')) {
+      if (!STATEKEEPER_KEYS.has(p.key)) fail(p, `unknown statekeeper key (known: ${[...STATEKEEPER_KEYS].join(', ')})`);
+    } else if (p.key === 'dynamicConfigFile') {
+      fail(p, 'dynamic reconfiguration files are not supported: put the server.N lines in this file');
+    } else if (p.key.startsWith('group.') || p.key.startsWith('weight.')) {
+      fail(p, 'hierarchical quorums are not supported: statekeeper uses majorities of the participants');
+    } else if (IGNORED_ZK_KEYS.has(p.key) || p.key.startsWith('ssl.') || p.key.startsWith('authProvider.') || p.key.startsWith('quorum.')) {
+      warnings.push(`${file}:${p.line}: ${p.key} is a ZooKeeper setting statekeeper does not use; ignored`);
+    } else if (!KNOWN_ZK_KEYS.has(p.key) && !SUPER_DIGEST_KEYS.includes(p.key)) {
+      warnings.push(`${file}:${p.line}: unknown key ${p.key}; ignored`);
+    }
+  }
+
+  const tickTimeMs = integer('tickTime', ZK_DEFAULT_TICK_TIME_MS, 1, 3_600_000)!;
+  const initLimitTicks = integer('initLimit', ZK_DEFAULT_INIT_LIMIT_TICKS, 1, 1_000_000)!;
+  const syncLimitTicks = integer('syncLimit', ZK_DEFAULT_SYNC_LIMIT_TICKS, 1, 1_000_000)!;
+  const dataDirProp = byKey.get('dataDir') ?? fail('dataDir', 'is required (where the node keeps its state)');
+  const dataDir = path(dataDirProp);
+  const dataLogDirProp = byKey.get('dataLogDir');
+  const dataLogDir = dataLogDirProp === undefined ? dataDir : path(dataLogDirProp);
+  const maxClientCnxns = integer('maxClientCnxns', ZK_DEFAULT_MAX_CLIENT_CNXNS, 0, 1_000_000)!;
+  const juteMaxBufferBytes = integer('jute.maxbuffer', ZK_DEFAULT_JUTE_MAX_BUFFER, 1, 2 ** 31 - 1)!;
+  const minSessionTimeoutMs = integer('minSessionTimeout', 2 * tickTimeMs, 1, 2 ** 31 - 1)!;
+  const maxSessionTimeoutMs = integer('maxSessionTimeout', 20 * tickTimeMs, 1, 2 ** 31 - 1)!;
+  if (minSessionTimeoutMs > maxSessionTimeoutMs) {
+    fail(byKey.get('minSessionTimeout') ?? byKey.get('maxSessionTimeout') ?? 'minSessionTimeout', `minSessionTimeout ${minSessionTimeoutMs} exceeds maxSessionTimeout ${maxSessionTimeoutMs}`);
+  }
+  const clientPortAddressProp = byKey.get('clientPortAddress');
+  const clientPortAddress = clientPortAddressProp?.value || '0.0.0.0';
+
+  const fourLetterWords = parseFourLetterWords(byKey.get('4lw.commands.whitelist'), fail);
+
+  let superDigest: string | undefined;
+  for (const key of SUPER_DIGEST_KEYS) {
+    const p = byKey.get(key);
+    if (p === undefined) continue;
+    if (superDigest !== undefined) fail(p, 'the super digest is set under two names');
+    if (!/^super:[A-Za-z0-9+/]{27}=$/.test(p.value)) fail(p, 'must be super:<base64 of sha1("super:password")> (28 characters)');
+    superDigest = p.value;
+  }
+
+  // Membership.
+  const standalone = servers.length === 0;
+  const myidProp = byKey.get('statekeeper.myid');
+  let myid: number;
+  if (myidProp !== undefined) {
+    myid = integer('statekeeper.myid', undefined, 1, MAX_SERVER_ID)!;
+  } else {
+    const myidPath = join(dataDir, 'myid');
+    const text = readFile(myidPath);
+    if (text === undefined) {
+      if (!standalone) fail('statekeeper.myid', `not set, and ${myidPath} does not exist (write this server's id there, as for ZooKeeper)`);
+      myid = 1;
+    } else {
+      const n = Number(text.trim());
+      if (!/^\d+$/.test(text.trim()) || n < 1 || n > MAX_SERVER_ID) fail('statekeeper.myid', `${myidPath} must hold an integer from 1 to ${MAX_SERVER_ID}, got ${JSON.stringify(text.trim())}`);
+      myid = n;
+    }
+  }
+  const ids = new Map<number, Property>();
+  const endpoints = new Map<string, Property>();
+  for (const s of servers) {
+    const earlier = ids.get(s.id);
+    if (earlier !== undefined) fail(s.line, `server id ${s.id} is also defined on line ${earlier.line}`);
+    ids.set(s.id, s.line);
+    for (const port of [s.quorumPort, s.electionPort]) {
+      const endpoint = `${s.host}:${port}`;
+      const other = endpoints.get(endpoint);
+      if (other !== undefined) fail(s.line, `${endpoint} is also used on line ${other.line}`);
+      endpoints.set(endpoint, s.line);
+    }
+  }
+  let members: ServerSpec[] = servers.map(({ line: _line, ...spec }) => spec);
+  const clientPortProp = byKey.get('clientPort');
+  let clientPort = integer('clientPort', undefined, 1, 65535);
+  if (standalone) {
+    if (byKey.get('peerType')?.value === 'observer') fail(byKey.get('peerType')!, 'a standalone server cannot be an observer');
+    members = [{ id: myid, host: '127.0.0.1', quorumPort: 0, electionPort: 0, role: 'participant' }];
+  } else {
+    const me = servers.find((s) => s.id === myid);
+    if (me === undefined) fail(myidProp ?? 'statekeeper.myid', `this server's id ${myid} has no server.${myid} line`);
+    const peerType = byKey.get('peerType');
+    if (peerType !== undefined) {
+      if (peerType.value !== 'observer' && peerType.value !== 'participant') fail(peerType, `must be observer or participant, got ${JSON.stringify(peerType.value)}`);
+      if (peerType.value !== me!.role) fail(peerType, `says ${peerType.value} but server.${myid} is a ${me!.role}`);
+    }
+    if (!servers.some((s) => s.role === 'participant')) fail(servers[0]!.line, 'at least one server must be a participant');
+    if (me!.clientPort !== undefined) {
+      if (clientPort !== undefined && clientPort !== me!.clientPort) {
+        fail(clientPortProp!, `is ${clientPort} but server.${myid} says ${me!.clientPort}`);
+      }
+      clientPort = me!.clientPort;
+    }
+  }
+
+  let secret: string | undefined;
+  const secretProp = byKey.get('statekeeper.secret');
+  const secretFileProp = byKey.get('statekeeper.secretFile');
+  if (secretProp !== undefined && secretFileProp !== undefined) fail(secretFileProp, 'set only one of statekeeper.secret and statekeeper.secretFile');
+  if (secretProp !== undefined) secret = secretProp.value;
+  if (secretFileProp !== undefined) {
+    const text = readFile(path(secretFileProp));
+    if (text === undefined) fail(secretFileProp, `cannot read ${path(secretFileProp)}`);
+    secret = text!.trim();
+  }
+  if (secret === '') fail(secretFileProp ?? secretProp!, 'the cluster secret must not be empty');
+  if (!standalone && secret === undefined) fail('statekeeper.secret', 'is required when the ensemble has several servers (it authenticates peers)');
+
+  const adminPort = integer('statekeeper.adminPort', undefined, 1, 65535);
+  const adminAddress = byKey.get('statekeeper.adminAddress')?.value || '0.0.0.0';
+
+  let tls: TlsPaths | undefined;
+  const tlsProps = ['statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca'].map((k) => byKey.get(k));
+  if (tlsProps.some((p) => p !== undefined)) {
+    const missing = ['cert', 'key', 'ca'].filter((_, i) => tlsProps[i] === undefined);
+    if (missing.length > 0) fail(tlsProps.find((p) => p !== undefined)!, `TLS needs statekeeper.tls.cert, .key and .ca together (missing ${missing.join(', ')})`);
+    tls = { cert: path(tlsProps[0]!), key: path(tlsProps[1]!), ca: path(tlsProps[2]!) };
+  }
+
+  return {
+    ...(options.file === undefined ? {} : { file: options.file }),
+    tickTimeMs,
+    initLimitTicks,
+    syncLimitTicks,
+    dataDir,
+    dataLogDir,
+    ...(clientPort === undefined ? {} : { clientPort }),
+    clientPortAddress,
+    servers: members,
+    standalone,
+    myid,
+    fourLetterWords,
+    maxClientCnxns,
+    juteMaxBufferBytes,
+    minSessionTimeoutMs,
+    maxSessionTimeoutMs,
+    ...(superDigest === undefined ? {} : { superDigest }),
+    ...(secret === undefined ? {} : { secret }),
+    ...(adminPort === undefined ? {} : { adminPort }),
+    adminAddress,
+    ...(tls === undefined ? {} : { tls }),
+    warnings,
+  };
+}
+
+/** Read and parse a config file. Throws {@link ConfigError} (a missing file too). */
+export function loadServerConfig(file: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, 0, '(file)', `cannot read: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseServerConfig(text, { file });
+}
+
+const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
+  'statekeeper.myid', 'statekeeper.secret', 'statekeeper.secretFile', 'statekeeper.adminPort', 'statekeeper.adminAddress',
+  'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca',
+]);
+
+const KNOWN_ZK_KEYS: ReadonlySet<string> = new Set([
+  'tickTime', 'initLimit', 'syncLimit', 'dataDir', 'dataLogDir', 'clientPort', 'clientPortAddress', 'peerType',
+  '4lw.commands.whitelist', 'maxClientCnxns', 'jute.maxbuffer', 'minSessionTimeout', 'maxSessionTimeout',
+]);
+
+function parseFourLetterWords(p: Property | undefined, fail: (p: Property, reason: string) => never): readonly string[] {
+  if (p === undefined) return ZK_DEFAULT_FOUR_LETTER_WORDS;
+  const words = p.value.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  if (words.includes('*')) return ['*'];
+  for (const w of words) if (!FOUR_LETTER_WORDS.includes(w)) fail(p, `unknown four-letter word ${JSON.stringify(w)}`);
+  return [...new Set(words)];
+}
+
+/** `host:quorumPort:electionPort[:participant|:observer][;[clientAddr:]clientPort]`, host may be [IPv6]. */
+function parseServerLine(p: Property, idText: string, fail: (p: Property, reason: string) => never): ServerSpec {
+  if (!/^\d+$/.test(idText)) fail(p, 'the server id after "server." must be an integer');
+  const id = Number(idText);
+  if (id < 1 || id > MAX_SERVER_ID) fail(p, `server id must be from 1 to ${MAX_SERVER_ID}`);
+  const [peerPart, clientPart, ...extra] = p.value.split(';');
+  if (extra.length > 0) fail(p, 'more than one ";" in the server line');
+  if (peerPart!.includes('|')) fail(p, 'several addresses per server (multiAddress) are not supported');
+  const peer = splitHostAndRest(peerPart!.trim(), p, fail);
+  const fields = peer.rest;
+  if (fields.length < 2 || fields.length > 3) fail(p, 'expected host:quorumPort:electionPort[:participant|:observer]');
+  const quorumPort = port(fields[0]!, p, 'quorum port', fail);
+  const electionPort = port(fields[1]!, p, 'election port', fail);
+  if (quorumPort === electionPort) fail(p, 'quorum and election ports must differ');
+  const roleText = fields[2] ?? 'participant';
+  if (roleText !== 'participant' && roleText !== 'observer') fail(p, `role must be participant or observer, got ${JSON.stringify(roleText)}`);
+  let clientAddress: string | undefined;
+  let clientPort: number | undefined;
+  if (clientPart !== undefined) {
+    const text = clientPart.trim();
+    if (/^\d+$/.test(text)) {
+      clientPort = port(text, p, 'client port', fail);
+    } else {
+      const client = splitHostAndRest(text, p, fail);
+      if (client.rest.length !== 1) fail(p, 'the client part must be port or address:port');
+      clientAddress = client.host;
+      clientPort = port(client.rest[0]!, p, 'client port', fail);
+    }
+  }
+  return {
+    id,
+    host: peer.host,
+    quorumPort,
+    electionPort,
+    role: roleText as ServerRole,
+    ...(clientAddress === undefined ? {} : { clientAddress }),
+    ...(clientPort === undefined ? {} : { clientPort }),
+  };
+}
+
+function splitHostAndRest(text: string, p: Property, fail: (p: Property, reason: string) => never): { host: string; rest: string[] } {
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0 || text[end + 1] !== ':') fail(p, 'an IPv6 address must be written [addr]:port');
+    return { host: text.slice(1, end), rest: text.slice(end + 2).split(':') };
+  }
+  const [host, ...rest] = text.split(':');
+  if (host === undefined || host === '') fail(p, 'missing host');
+  return { host: host!, rest };
+}
+
+function port(text: string, p: Property, what: string, fail: (p: Property, reason: string) => never): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) fail(p, `${what} must be from 1 to 65535, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function readOptionalFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The participants (voters) and every member, as the consensus node wants them. */
+export function membership(config: ServerConfig): { voters: NodeId[]; members: NodeId[] } {
+  const members = config.servers.map((s) => s.id).sort((a, b) => a - b);
+  const voters = config.servers.filter((s) => s.role === 'participant').map((s) => s.id).sort((a, b) => a - b);
+  return { voters, members };
+}
+
+/** What {@link formatServerConfig} writes: the subset of keys the `ensemble` command sets. */
+export interface ServerConfigText {
+  readonly tickTimeMs: number;
+  readonly initLimitTicks?: number;
+  readonly syncLimitTicks?: number;
+  readonly dataDir: string;
+  readonly clientPort: number;
+  readonly clientPortAddress: string;
+  readonly servers: readonly ServerSpec[];
+  readonly myid: NodeId;
+  readonly secret: string;
+  readonly adminPort: number;
+  readonly adminAddress: string;
+  readonly fourLetterWords?: readonly string[];
+}
+
+/** A zoo.cfg a statekeeper node (and, for its ZooKeeper keys, ZooKeeper) reads. */
+export function formatServerConfig(c: ServerConfigText): string {
+  const lines = [
+    '# statekeeper server configuration (ZooKeeper zoo.cfg syntax)',
+    `tickTime=${c.tickTimeMs}`,
+    `initLimit=${c.initLimitTicks ?? ZK_DEFAULT_INIT_LIMIT_TICKS}`,
+    `syncLimit=${c.syncLimitTicks ?? ZK_DEFAULT_SYNC_LIMIT_TICKS}`,
+    `dataDir=${c.dataDir}`,
+    `clientPort=${c.clientPort}`,
+    `clientPortAddress=${c.clientPortAddress}`,
+    `4lw.commands.whitelist=${(c.fourLetterWords ?? ['*']).join(',')}`,
+    `statekeeper.myid=${c.myid}`,
+    `statekeeper.secret=${c.secret}`,
+    `statekeeper.adminPort=${c.adminPort}`,
+    `statekeeper.adminAddress=${c.adminAddress}`,
+  ];
+  for (const s of c.servers) {
+    const host = s.host.includes(':') ? `[${s.host}]` : s.host;
+    const role = s.role === 'observer' ? ':observer' : '';
+    const client = s.clientPort === undefined ? '' : `;${s.clientAddress === undefined ? '' : `${s.clientAddress}:`}${s.clientPort}`;
+    lines.push(`server.${s.id}=${host}:${s.quorumPort}:${s.electionPort}${role}${client}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
