@@ -57,7 +57,7 @@ describe('TcpBus between three nodes on loopback', () => {
       for (const env of got) {
         expect(env.to).toBe(to);
         expect(env.msg).toEqual({ type: 'Probe', from: env.from, to, payload: payloadFrom(env.from, to) });
-        const payload = (env.msg as { payload: { data: unknown; zxid: unknown; huge: unknown } }).payload;
+        const payload = env.msg['payload'] as { data: unknown; zxid: unknown; huge: unknown };
         expect(payload.data).toBeInstanceOf(Uint8Array);
         expect(Buffer.isBuffer(payload.data)).toBe(false);
         expect(typeof payload.zxid).toBe('bigint');

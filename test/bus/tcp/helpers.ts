@@ -62,8 +62,8 @@ export class RecordingLogger implements TcpBusLogger {
   }
 }
 
-export function newBus(self: NodeId, extra: Partial<TcpBusOptions> = {}): TcpBus<TestMessage> {
-  return new TcpBus<TestMessage>({
+export function newBus<M extends { readonly type: string } = TestMessage>(self: NodeId, extra: Partial<TcpBusOptions> = {}): TcpBus<M> {
+  return new TcpBus<M>({
     self,
     listen: { host: HOST, port: 0 },
     peers: new Map(),
@@ -84,7 +84,7 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /** The first event matching `predicate`. Subscribe (call this) before causing the event. */
-export function nextEvent<E extends TcpBusEvent>(bus: TcpBus<TestMessage> | TcpBus<any>, predicate: (e: TcpBusEvent) => e is E, ms = WAIT_MS): Promise<E>;
+export function nextEvent<E extends TcpBusEvent>(bus: TcpBus<any>, predicate: (e: TcpBusEvent) => e is E, ms?: number): Promise<E>;
 export function nextEvent(bus: TcpBus<any>, predicate: (e: TcpBusEvent) => boolean, ms?: number): Promise<TcpBusEvent>;
 export function nextEvent(bus: TcpBus<any>, predicate: (e: TcpBusEvent) => boolean, ms = WAIT_MS): Promise<TcpBusEvent> {
   return firstValueFrom((bus.events as Observable<TcpBusEvent>).pipe(filter(predicate), timeout(ms)));
@@ -101,8 +101,11 @@ export function allConnected(bus: TcpBus<any>, peers: readonly NodeId[], ms = WA
 }
 
 /** Start buses for `ids`, give each the others' addresses, and wait until every link is up. */
-export async function startCluster(ids: readonly NodeId[], extra: (id: NodeId) => Partial<TcpBusOptions> = () => ({})): Promise<Map<NodeId, TcpBus<TestMessage>>> {
-  const buses = new Map(ids.map((id) => [id, newBus(id, extra(id))] as const));
+export async function startCluster<M extends { readonly type: string } = TestMessage>(
+  ids: readonly NodeId[],
+  extra: (id: NodeId) => Partial<TcpBusOptions> = () => ({}),
+): Promise<Map<NodeId, TcpBus<M>>> {
+  const buses = new Map(ids.map((id) => [id, newBus<M>(id, extra(id))] as const));
   const addresses = new Map<NodeId, PeerAddress>();
   for (const [id, bus] of buses) addresses.set(id, await bus.start());
   const ready = [...buses].map(([id, bus]) => allConnected(bus, ids.filter((p) => p !== id)));
