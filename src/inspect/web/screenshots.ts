@@ -1,0 +1,92 @@
+/**
+ * Writes docs/screenshots/{cluster,chart,timeline}.png: starts an inspector on a 5-node
+ * simulation, drives it through the page in headless Chromium (Debian's `chromium`, through
+ * playwright-core), and captures each view.
+ *
+ *   npx tsx src/inspect/web/screenshots.ts [outDir]
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { startInspector } from './index.js';
+
+/** Debian's chromium: playwright's own browser downloads are not available here. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const VIEWPORT = { width: 1440, height: 900 };
+/** Real-time budget for each wait on the page. */
+const WAIT_MS = 20_000;
+
+async function waitForLeader(page: Page): Promise<void> {
+  await page.waitForSelector('.card[data-active="true"]', { timeout: WAIT_MS });
+}
+
+export async function writeScreenshots(outDir: string): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const inspector = await startInspector({ nodes: 5, seed: 7 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const written: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    await page.goto(inspector.url);
+    await page.fill('#speed', '400');
+    await page.click('#btn-run');
+    await waitForLeader(page);
+    await page.fill('#write-count', '12');
+    await page.click('#btn-submit');
+    await page.waitForFunction(() => /12 acknowledged/.test(document.querySelector('#writes')?.textContent ?? ''), undefined, { timeout: WAIT_MS });
+    // Crash a follower and cut another off, so the picture shows a down node and a partition.
+    await page.click('#btn-pause');
+    const followers = await page.$$eval('.card[data-role="follower"]', (cards) => cards.map((c) => Number((c as HTMLElement).dataset.node)));
+    if (followers.length >= 2) {
+      await page.click(`.card[data-node="${followers[0]}"] .btn-crash`);
+      await page.click(`.card[data-node="${followers[1]}"] .btn-isolate`);
+    }
+    await page.fill('#write-count', '3');
+    await page.click('#btn-submit');
+    // A few single steps: messages are now in flight on the links.
+    for (let i = 0; i < 6; i++) await page.click('#btn-step');
+    await page.waitForFunction(() => document.querySelectorAll('#cluster-svg .msg').length > 0, undefined, { timeout: WAIT_MS });
+    const cluster = join(outDir, 'cluster.png');
+    await page.screenshot({ path: cluster });
+    written.push(cluster);
+
+    const leader = await page.$eval('.card[data-active="true"]', (c) => (c as HTMLElement).dataset.node);
+    await page.click(`.card[data-node="${leader}"] .btn-chart`);
+    await page.waitForFunction(() => document.querySelectorAll('#chart-grid .sk-active').length >= 4, undefined, { timeout: WAIT_MS });
+    const chart = join(outDir, 'chart.png');
+    await page.screenshot({ path: chart });
+    written.push(chart);
+
+    await page.click('#tabs button[data-tab="timeline"]');
+    await page.click('#filter-quiet');
+    await page.waitForSelector('#timeline-svg .tl-msg', { timeout: WAIT_MS });
+    const timeline = join(outDir, 'timeline.png');
+    await page.screenshot({ path: timeline });
+    written.push(timeline);
+  } finally {
+    await browser.close();
+    await inspector.close();
+  }
+  return written;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
+  const outDir = process.argv[2] ?? 'docs/screenshots';
+  writeScreenshots(outDir).then(
+    (files) => console.log(`wrote ${files.join(', ')}`),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
