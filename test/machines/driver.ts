@@ -147,7 +147,11 @@ export class RealDriver<TMachine extends AnyStateMachine> {
     if (e.type !== '@xstate.microstep') return;
     if (e.event.type.startsWith('xstate.after.')) this.timerEvents++;
     if (this.coverage === undefined) return;
-    for (const t of e._transitions) this.coverage.taken.add(t);
+    for (const t of e._transitions) {
+      this.coverage.taken.add(t);
+      // A transient state is never a snapshot at rest, but a transition out of it proves it active.
+      this.coverage.visited.add((t as unknown as { source: { id: string } }).source.id);
+    }
     this.noteVisited(e.snapshot as unknown as { matches(v: StateValue): boolean });
   }
 
@@ -177,6 +181,9 @@ export interface ModelExploration<TSnapshot, TEvent> {
   /** States not to explore further (bounds the graph). */
   readonly stopWhen: (snapshot: TSnapshot) => boolean;
 }
+
+/** A model graph bigger than this is a model bug (an unbounded counter): fail fast instead of swapping. */
+export const MAX_MODEL_STATES_VISITED = 20_000;
 
 /**
  * The model's state as a graph node: its value and context without the effects of the step that
@@ -225,6 +232,7 @@ function explore<TSnapshot extends { value: unknown; context: unknown }, TEvent 
     serializeState: stateKey,
     // One path per state, even where it is the prefix of another.
     allowDuplicatePaths: true,
+    limit: MAX_MODEL_STATES_VISITED,
   };
   // createTestModel also checks the model is fit for it (no `after`, `invoke` or delayed actions).
   // Passing `events` to getShortestPaths replaces createTestModel's default of one bare event per
