@@ -37,9 +37,6 @@ import { stderrTcpBusLogger } from './logger.js';
 import type { TcpBusLogger } from './logger.js';
 import { FrameQueue } from './queue.js';
 
-/** Connections being authenticated at once, beyond which new inbound sockets are refused. */
-export const MAX_PENDING_HANDSHAKES = 64;
-
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
@@ -422,7 +419,7 @@ export class TcpBus<M extends { readonly type: string } = PeerMessage> implement
       socket.destroy();
       return;
     }
-    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+    if (this.pending.size >= this.limits.maxPendingHandshakes) {
       this.refusedConnections++;
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
       socket.destroy();

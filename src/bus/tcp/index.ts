@@ -1,5 +1,5 @@
 /** The TCP peer bus: statekeeper nodes in separate processes, behind the same Bus interface as the simulator. */
-export { TcpBus, MAX_PENDING_HANDSHAKES } from './bus.js';
+export { TcpBus } from './bus.js';
 export type { PeerAddress, PeerLinkStats, TcpBusEvent, TcpBusOptions, TcpBusStats, TcpBusTlsOptions } from './bus.js';
 export type { DisconnectReason } from './connection.js';
 export { isPeerFault } from './connection.js';
@@ -8,6 +8,7 @@ export {
   HANDSHAKE_TIMEOUT_MS,
   MAX_HANDSHAKE_FRAME_BYTES,
   MAX_PEER_FRAME_BYTES,
+  MAX_PENDING_HANDSHAKES,
   MAX_QUEUED_BYTES_PER_PEER,
   MAX_QUEUED_MESSAGES_PER_PEER,
   RECONNECT_MAX_MS,

@@ -18,6 +18,9 @@ export const MAX_QUEUED_MESSAGES_PER_PEER = 10_000;
 /** Bytes waiting for one peer beyond this push out the oldest messages. At least one largest frame fits. */
 export const MAX_QUEUED_BYTES_PER_PEER = 128 * 1024 * 1024;
 
+/** Inbound connections being authenticated at once; more are refused until some finish. */
+export const MAX_PENDING_HANDSHAKES = 64;
+
 /** A connection that has not finished TCP connect, TLS and the HMAC handshake by then is closed. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 
@@ -38,6 +41,7 @@ export interface TcpBusLimits {
   readonly maxFrameBytes: number;
   readonly maxQueuedMessagesPerPeer: number;
   readonly maxQueuedBytesPerPeer: number;
+  readonly maxPendingHandshakes: number;
   readonly handshakeTimeoutMs: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
@@ -48,6 +52,7 @@ export const DEFAULT_TCP_BUS_LIMITS: TcpBusLimits = Object.freeze({
   maxFrameBytes: MAX_PEER_FRAME_BYTES,
   maxQueuedMessagesPerPeer: MAX_QUEUED_MESSAGES_PER_PEER,
   maxQueuedBytesPerPeer: MAX_QUEUED_BYTES_PER_PEER,
+  maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
   reconnectMinMs: RECONNECT_MIN_MS,
   reconnectMaxMs: RECONNECT_MAX_MS,
@@ -77,7 +82,8 @@ export function limitsProblem(l: TcpBusLimits): string | undefined {
   if (l.maxFrameBytes < MAX_HANDSHAKE_FRAME_BYTES) return 'maxFrameBytes must be at least MAX_HANDSHAKE_FRAME_BYTES';
   // A message that may be sent must also fit in the queue, or it could never leave.
   if (l.maxQueuedBytesPerPeer < l.maxFrameBytes + 4) return 'maxQueuedBytesPerPeer must hold at least one largest frame';
-  if (l.maxQueuedMessagesPerPeer < 1 || !Number.isInteger(l.maxQueuedMessagesPerPeer)) return 'maxQueuedMessagesPerPeer must be a positive integer';
+  if (!Number.isInteger(l.maxQueuedMessagesPerPeer)) return 'maxQueuedMessagesPerPeer must be a positive integer';
+  if (!Number.isInteger(l.maxPendingHandshakes)) return 'maxPendingHandshakes must be a positive integer';
   if (l.reconnectMinMs > l.reconnectMaxMs) return 'reconnectMinMs must not exceed reconnectMaxMs';
   return undefined;
 }

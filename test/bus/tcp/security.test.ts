@@ -169,6 +169,21 @@ describe('TcpBus refuses peers that cannot authenticate', () => {
     expect(inbox.received).toEqual([]);
   });
 
+  it('refuses sockets beyond the limit of handshakes in progress, and serves the others', async () => {
+    const bus = newBus(1, { peers: new Map([[2, null]]), limits: { ...FAST_LIMITS, maxPendingHandshakes: 2, handshakeTimeoutMs: WAIT_MS } });
+    open.push(bus);
+    await bus.start();
+    const event = nextEvent(bus, refused('too-many-handshakes'));
+    const first = await rawConnect(bus.address.port);
+    const second = await rawConnect(bus.address.port);
+    const third = await rawConnect(bus.address.port);
+    await event;
+    await within(third.closed, WAIT_MS, 'the third socket to be refused');
+    first.socket.write(hello(2, 1));
+    expect((await first.nextFrame())[0]).toBe(2); // a Challenge: the first is still being served
+    second.socket.destroy();
+  });
+
   it('never delivers anything from a socket sending random bytes', async () => {
     const { bus, inbox } = await listenerBus(100);
     await fc.assert(
