@@ -26,6 +26,14 @@ const VIEWPORT = { width: 1440, height: 900 };
 /** Real-time budget for each wait on the page. */
 const WAIT_MS = 20_000;
 
+/** Node ids of the cluster cards matching `selector`. */
+export async function nodesWhere(page: Page, selector: string): Promise<number[]> {
+  const cards = page.locator(selector);
+  const ids: number[] = [];
+  for (let i = 0; i < (await cards.count()); i++) ids.push(Number(await cards.nth(i).getAttribute('data-node')));
+  return ids;
+}
+
 async function waitForLeader(page: Page): Promise<void> {
   await page.waitForSelector('.card[data-active="true"]', { timeout: WAIT_MS });
 }
@@ -43,10 +51,10 @@ export async function writeScreenshots(outDir: string): Promise<string[]> {
     await waitForLeader(page);
     await page.fill('#write-count', '12');
     await page.click('#btn-submit');
-    await page.waitForFunction(() => /12 acknowledged/.test(document.querySelector('#writes')?.textContent ?? ''), undefined, { timeout: WAIT_MS });
+    await page.waitForFunction("/12 acknowledged/.test(document.querySelector('#writes').textContent)", undefined, { timeout: WAIT_MS });
     // Crash a follower and cut another off, so the picture shows a down node and a partition.
     await page.click('#btn-pause');
-    const followers = await page.$$eval('.card[data-role="follower"]', (cards) => cards.map((c) => Number((c as HTMLElement).dataset.node)));
+    const followers = await nodesWhere(page, '.card[data-role="follower"]');
     if (followers.length >= 2) {
       await page.click(`.card[data-node="${followers[0]}"] .btn-crash`);
       await page.click(`.card[data-node="${followers[1]}"] .btn-isolate`);
@@ -55,14 +63,14 @@ export async function writeScreenshots(outDir: string): Promise<string[]> {
     await page.click('#btn-submit');
     // A few single steps: messages are now in flight on the links.
     for (let i = 0; i < 6; i++) await page.click('#btn-step');
-    await page.waitForFunction(() => document.querySelectorAll('#cluster-svg .msg').length > 0, undefined, { timeout: WAIT_MS });
+    await page.waitForSelector('#cluster-svg .msg', { timeout: WAIT_MS });
     const cluster = join(outDir, 'cluster.png');
     await page.screenshot({ path: cluster });
     written.push(cluster);
 
-    const leader = await page.$eval('.card[data-active="true"]', (c) => (c as HTMLElement).dataset.node);
+    const [leader] = await nodesWhere(page, '.card[data-active="true"]');
     await page.click(`.card[data-node="${leader}"] .btn-chart`);
-    await page.waitForFunction(() => document.querySelectorAll('#chart-grid .sk-active').length >= 4, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction("document.querySelectorAll('#chart-grid .sk-active').length >= 4", undefined, { timeout: WAIT_MS });
     const chart = join(outDir, 'chart.png');
     await page.screenshot({ path: chart });
     written.push(chart);

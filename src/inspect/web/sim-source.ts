@@ -74,6 +74,12 @@ export abstract class SimulatorSource implements ClusterSource {
     return this.timer !== undefined;
   }
 
+  /** Advances virtual time by `ms` at once, running every action due (tests and scripts). */
+  runFor(ms: number): void {
+    this.advance(this.cluster.scheduler.now() + ms, Number.POSITIVE_INFINITY);
+    this.changed();
+  }
+
   /** Whether anyone watches (the probe is attached only then). */
   get watched(): boolean {
     return this.listeners.size > 0;
