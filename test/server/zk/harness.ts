@@ -151,3 +151,66 @@ export async function rawSession(port: number, request: { sessionId?: bigint; pa
   const connectResponse = decodeConnectResponse(await nextFrame());
   return { socket, connect: connectResponse, nextFrame, closed };
 }
+
+/**
+ * A TCP proxy in front of a server, to cut a client off without the client noticing:
+ * `blackhole()` silently drops everything both ways on the current links (the client keeps its
+ * socket and sends its pings into the void), `cut()` destroys them (the client reconnects through
+ * the proxy, which then forwards normally again).
+ */
+export interface BlackholeProxy {
+  readonly port: number;
+  blackhole(): void;
+  cut(): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(targetPort: number): Promise<BlackholeProxy> {
+  const { createServer } = await import('node:net');
+  const links = new Set<{ client: Socket; upstream: Socket; dropping: boolean }>();
+  const server = createServer((client) => {
+    const upstream = connect({ port: targetPort, host: '127.0.0.1' });
+    const link = { client, upstream, dropping: false };
+    links.add(link);
+    client.on('data', (chunk: Buffer) => {
+      if (!link.dropping) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!link.dropping) client.write(chunk);
+    });
+    const end = (): void => {
+      if (link.dropping) return; // a blackholed link stays open on the client's side until cut
+      links.delete(link);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', end);
+    upstream.on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    port: address.port,
+    blackhole: () => {
+      for (const link of links) link.dropping = true;
+    },
+    cut: () => {
+      for (const link of links) {
+        links.delete(link);
+        link.client.destroy();
+        link.upstream.destroy();
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const link of links) {
+          link.client.destroy();
+          link.upstream.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
