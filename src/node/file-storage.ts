@@ -6,10 +6,12 @@
  *
  * ```
  * <dir>/election.meta        FileMetaStore: { nodeId, epoch, votedFor }  (rare: once per election)
- * <dir>/acceptor/log.*       FileLogStore: the acceptor journal, one record per persist effect
+ * <logs>/acceptor/log.*      FileLogStore: the acceptor journal, one record per persist effect
  *                            { p: promised ballot, a: accepted entries }  (index = write sequence)
- * <dir>/learned/log.*        FileLogStore: chosen entries, record index = slot
+ * <logs>/learned/log.*       FileLogStore: chosen entries, record index = slot
  * ```
+ *
+ * `<logs>` is `<dir>` unless a separate log directory is given (ZooKeeper's dataLogDir).
  *
  * The acceptor journal is replayed on load: the promise is the highest ballot seen (an acceptor's
  * promise never goes down) and each slot keeps the entry of its last record (an acceptor overwrites
@@ -82,6 +84,8 @@ export class ForeignDataDirectoryError extends Error {
 export interface FileStorageOptions {
   /** This node's id, recorded in the directory so that one node never starts on another's data. */
   readonly nodeId: NodeId;
+  /** Where the two logs go (ZooKeeper's dataLogDir, e.g. a faster disk); default: the directory itself. */
+  readonly logDirectory?: string;
   /** Where repairs (cut torn tails) are reported (default: warnings to stderr). */
   readonly logger?: StoreLogger;
   /** WAL segment size (default: the store's). */
@@ -127,6 +131,7 @@ export class FileStorage implements ConsensusStorage {
     private readonly acceptorLog: FileLogStore,
     private readonly learnedLog: FileLogStore,
     private readonly recovered: DurableState,
+    private readonly emptyOnOpen: boolean,
   ) {
     this.electionState = { nodeId: options.nodeId, epoch: recovered.epoch, votedFor: recovered.votedFor };
   }
@@ -149,8 +154,9 @@ export class FileStorage implements ConsensusStorage {
       await meta.close();
       throw new ForeignDataDirectoryError(`data directory ${directory} belongs to node ${stored.nodeId}, not ${options.nodeId}`);
     }
-    const acceptorLog = await FileLogStore.open(join(directory, ACCEPTOR_LOG_DIR), logOptions);
-    const learnedLog = await FileLogStore.open(join(directory, LEARNED_LOG_DIR), logOptions);
+    const logDirectory = options.logDirectory ?? directory;
+    const acceptorLog = await FileLogStore.open(join(logDirectory, ACCEPTOR_LOG_DIR), logOptions);
+    const learnedLog = await FileLogStore.open(join(logDirectory, LEARNED_LOG_DIR), logOptions);
     const unpack = new Packr(RECORD_CODEC_OPTIONS);
     try {
       const { promised, accepted } = replayJournal(acceptorLog, unpack);
@@ -162,7 +168,8 @@ export class FileStorage implements ConsensusStorage {
         accepted,
         learned,
       };
-      return new FileStorage(directory, options, meta, acceptorLog, learnedLog, state);
+      const empty = stored === null && acceptorLog.lastIndex === 0 && learnedLog.lastIndex === 0;
+      return new FileStorage(directory, options, meta, acceptorLog, learnedLog, state, empty);
     } catch (error) {
       await Promise.allSettled([meta.close(), acceptorLog.close(), learnedLog.close()]);
       throw error;
@@ -176,6 +183,11 @@ export class FileStorage implements ConsensusStorage {
   /** Newest slot held in the learned log. */
   get learnedSlot(): Slot {
     return this.learnedLog.lastIndex;
+  }
+
+  /** Whether the directory held nothing when opened (a first start, or a node that lost its disk). */
+  get wasEmpty(): boolean {
+    return this.emptyOnOpen;
   }
 
   /** The state recovered on open (a fresh copy each call, as the node may mutate what it gets). */

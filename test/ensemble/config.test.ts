@@ -150,6 +150,7 @@ describe('zoo.cfg parsing', () => {
     ['dataDir=/d\nminSessionTimeout=5000\nmaxSessionTimeout=4000\n', 2, 'minSessionTimeout', 'exceeds'],
     ['dataDir=/d\nsuperDigest=super:short\n', 2, 'superDigest', 'base64'],
     ['dataDir=/d\nstatekeeper.tls.cert=/c\n', 2, 'statekeeper.tls.cert', 'missing key, ca'],
+    ['dataDir=/d\nserver.1=h:1:2\nserver.5=h:3:4\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.peerClients=9,4\n', 6, 'statekeeper.peerClients', 'above every server id (highest 5)'],
     ['dataDir=/d\ndynamicConfigFile=/d/zoo.cfg.dynamic\n', 2, 'dynamicConfigFile', 'not supported'],
     ['dataDir=/d\nserver.1=h:1:2\nstatekeeper.myid=1\nstatekeeper.secret=s\npeerType=observer\n', 5, 'peerType', 'participant'],
   ])('rejects %j at line %i, key %s', (text, line, key, reason) => {
@@ -174,10 +175,11 @@ describe('zoo.cfg parsing', () => {
       role: id === 3 ? ('observer' as const) : ('participant' as const),
       clientPort: 12000 + id,
     }));
-    const text = formatServerConfig({ tickTimeMs: 500, dataDir: '/data/n2', clientPort: 12002, clientPortAddress: '127.0.0.1', servers, myid: 2, secret: 'k', adminPort: 13002, adminAddress: '127.0.0.1' });
+    const text = formatServerConfig({ tickTimeMs: 500, dataDir: '/data/n2', clientPort: 12002, clientPortAddress: '127.0.0.1', servers, myid: 2, secret: { value: 'k' }, adminPort: 13002, adminAddress: '127.0.0.1', peerClients: [100, 101] });
     const c = parseServerConfig(text, noFiles);
     expect(c.servers).toEqual(servers);
     expect([c.myid, c.clientPort, c.adminPort, c.tickTimeMs, c.secret]).toEqual([2, 12002, 13002, 500, 'k']);
+    expect(c.peerClients).toEqual([100, 101]);
     expect(c.warnings).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@
  * | statekeeper.secret, statekeeper.secretFile | cluster secret authenticating peers (HMAC) | required with peers |
  * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status) | off, 0.0.0.0 |
  * | statekeeper.tls.cert, .key, .ca | PEM files: the peer bus runs over mutual TLS | plain TCP |
+ * | statekeeper.peerClients | ids of trusted tools (tests, bench drivers) that hold the secret and submit commands over the peer protocol; each above every server id, as they dial in | none |
  *
  * ZooKeeper keys statekeeper has no use for (forceSync, autopurge.*, admin.*, …) are accepted and
  * reported as ignored; other unknown keys are reported as warnings (ZooKeeper itself turns them into
@@ -126,6 +127,8 @@ export interface ServerConfig {
   readonly adminPort?: number;
   readonly adminAddress: string;
   readonly tls?: TlsPaths;
+  /** Node ids of peer-protocol clients admitted on the quorum port (see `statekeeper.peerClients`). */
+  readonly peerClients: readonly NodeId[];
   /** Keys accepted but not acted on, and unknown keys (for the node to log). */
   readonly warnings: readonly string[];
 }
@@ -325,6 +328,19 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     tls = { cert: path(tlsProps[0]!), key: path(tlsProps[1]!), ca: path(tlsProps[2]!) };
   }
 
+  const peerClients: NodeId[] = [];
+  const peerClientsProp = byKey.get('statekeeper.peerClients');
+  if (peerClientsProp !== undefined) {
+    const highestServer = Math.max(...members.map((s) => s.id));
+    for (const text of peerClientsProp.value.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+      const id = Number(text);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) fail(peerClientsProp, `${JSON.stringify(text)} is not a node id`);
+      // The TCP bus lets only the higher id of a pair dial, and a client must dial in.
+      if (id <= highestServer) fail(peerClientsProp, `client id ${id} must be above every server id (highest ${highestServer})`);
+      peerClients.push(id);
+    }
+  }
+
   return {
     ...(options.file === undefined ? {} : { file: options.file }),
     tickTimeMs,
@@ -347,6 +363,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     ...(adminPort === undefined ? {} : { adminPort }),
     adminAddress,
     ...(tls === undefined ? {} : { tls }),
+    peerClients,
     warnings,
   };
 }
@@ -364,7 +381,7 @@ export function loadServerConfig(file: string): ServerConfig {
 
 const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
   'statekeeper.myid', 'statekeeper.secret', 'statekeeper.secretFile', 'statekeeper.adminPort', 'statekeeper.adminAddress',
-  'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca',
+  'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca', 'statekeeper.peerClients',
 ]);
 
 const KNOWN_ZK_KEYS: ReadonlySet<string> = new Set([
@@ -463,10 +480,12 @@ export interface ServerConfigText {
   readonly clientPortAddress: string;
   readonly servers: readonly ServerSpec[];
   readonly myid: NodeId;
-  readonly secret: string;
+  /** The secret inline, or (better: it stays out of the config) a file holding it. */
+  readonly secret: { readonly value: string } | { readonly file: string };
   readonly adminPort: number;
   readonly adminAddress: string;
   readonly fourLetterWords?: readonly string[];
+  readonly peerClients?: readonly NodeId[];
 }
 
 /** A zoo.cfg a statekeeper node (and, for its ZooKeeper keys, ZooKeeper) reads. */
@@ -481,10 +500,11 @@ export function formatServerConfig(c: ServerConfigText): string {
     `clientPortAddress=${c.clientPortAddress}`,
     `4lw.commands.whitelist=${(c.fourLetterWords ?? ['*']).join(',')}`,
     `statekeeper.myid=${c.myid}`,
-    `statekeeper.secret=${c.secret}`,
+    'value' in c.secret ? `statekeeper.secret=${c.secret.value}` : `statekeeper.secretFile=${c.secret.file}`,
     `statekeeper.adminPort=${c.adminPort}`,
     `statekeeper.adminAddress=${c.adminAddress}`,
   ];
+  if (c.peerClients !== undefined && c.peerClients.length > 0) lines.push(`statekeeper.peerClients=${c.peerClients.join(',')}`);
   for (const s of c.servers) {
     const host = s.host.includes(':') ? `[${s.host}]` : s.host;
     const role = s.role === 'observer' ? ':observer' : '';

@@ -1,0 +1,386 @@
+/**
+ * One statekeeper server in its own process: FileStorage on disk, the TCP peer bus on the quorum
+ * port, a ConsensusNode with the CoordinationService as its application, structured logs, and the
+ * admin HTTP port. Wiring follows src/client/ensemble.ts (the in-process ensemble), with real IO.
+ *
+ * Crash safety comes from the layers below: every reply that depends on a write leaves only after
+ * FileStorage's flush made it durable, so kill -9 at any instant loses nothing acknowledged. A
+ * failed fsync or a corrupt file stops the process (exit code 1 or 2): the disk state is then
+ * unknown, and only an operator (or `--rejoin` after wiping the directory) may decide.
+ */
+import { randomInt } from 'node:crypto';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { tap } from 'rxjs';
+import type { Observable } from 'rxjs';
+import type { Bus, Envelope } from '../../bus/types.js';
+import { MemoryBus } from '../../bus/memory.js';
+import { TcpBus } from '../../bus/tcp/index.js';
+import type { PeerAddress } from '../../bus/tcp/index.js';
+import { ConsensusNode } from '../../node/node.js';
+import type { NodeObserver } from '../../node/node.js';
+import { FileStorage } from '../../node/file-storage.js';
+import { CoordinationService } from '../../node/service.js';
+import { realClock, realtimeNetwork } from '../../node/realtime.js';
+import type { NodeId } from '../../protocol/ids.js';
+import type { PeerMessage } from '../../protocol/messages.js';
+import { SeededRandom } from '../../protocol/random.js';
+import { adminPortOf, startAdminServer } from './admin.js';
+import type { NodeStatus, PeerStatus } from './admin.js';
+import { membership } from './config.js';
+import type { ServerConfig } from './config.js';
+import { deriveTimings } from './timings.js';
+
+/** Exit codes of a server process. */
+export const EXIT_CODE = Object.freeze({
+  /** Stopped on request. */
+  ok: 0,
+  /** A failure while running (failed fsync, uncaught error): restart it. */
+  fatal: 1,
+  /** Could not start: bad config, corrupt data, port in use. Needs an operator. */
+  startup: 2,
+});
+
+/** Directory under dataDir (and dataLogDir) holding statekeeper's files, beside ZooKeeper's `myid`. */
+export const STATE_SUBDIRECTORY = 'statekeeper';
+
+/** Buckets of the fsync latency histogram (seconds): 50 µs to 1 s. */
+const FSYNC_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export interface ServerProcessOptions {
+  readonly config: ServerConfig;
+  /** This voter lost its disk: rebuild from a majority of the others before voting (ConsensusNode `rejoin`). */
+  readonly rejoin?: boolean;
+  /** Structured logs (default: pino JSON lines on stdout). */
+  readonly logger?: Logger;
+  /** The store failed while running; the process must die without touching the disk again. */
+  readonly onFatal: (error: unknown) => void;
+}
+
+/** A running server: everything one `statekeeper start` owns. */
+export class StatekeeperServer {
+  readonly id: NodeId;
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly node: ConsensusNode;
+  readonly service: CoordinationService;
+  readonly storage: FileStorage;
+  readonly bus: Bus<PeerMessage>;
+  readonly tcpBus: TcpBus<PeerMessage> | undefined;
+  readonly registry: Registry;
+  private admin: Server | undefined;
+  private readonly isVoter: boolean;
+  private recovering: boolean;
+  private readonly startedMs = Date.now();
+  private stopping: Promise<void> | undefined;
+  /** Observers have no election: they learn who leads from the commit notices they receive. */
+  private observedLeaderEpoch = -1;
+  private lastLogged = { role: '', epoch: -1, leader: null as NodeId | null };
+
+  private constructor(opts: ServerProcessOptions, storage: FileStorage, tcpBus: TcpBus<PeerMessage> | undefined, registry: Registry) {
+    const config = opts.config;
+    this.config = config;
+    this.id = config.myid;
+    this.logger = opts.logger ?? serverLogger(config.myid);
+    this.storage = storage;
+    this.tcpBus = tcpBus;
+    this.registry = registry;
+    const { voters, members } = membership(config);
+    this.isVoter = voters.includes(config.myid);
+    this.recovering = opts.rejoin === true && this.isVoter && voters.length > 1;
+    const baseBus: Bus<PeerMessage> = tcpBus ?? new MemoryBus<PeerMessage>(realtimeNetwork, new SeededRandom(randomInt(2 ** 31)));
+    const metrics = this.createMetrics();
+    this.bus = this.tapBus(baseBus, metrics.peerRequests);
+    const timings = deriveTimings(config.tickTimeMs);
+    let service: CoordinationService | undefined;
+    const observer: NodeObserver = {
+      onEffect: (_node, _machine, effect) => {
+        if (effect.type === 'roleChanged') this.logRole(effect.role, effect.epoch, effect.leader);
+        else if (effect.type === 'proposerActive') {
+          this.logger.info({ event: 'leading', epoch: effect.ballot.epoch, baseSlot: effect.baseSlot, adopted: effect.adopted.length }, `n${this.id} leads epoch ${effect.ballot.epoch}: phase 1 done above slot ${effect.baseSlot}`);
+        } else if (effect.type === 'recovered') {
+          this.recovering = false;
+          this.logger.info({ event: 'recovered', epoch: effect.epoch }, `n${this.id} rebuilt its acceptor state from a majority of the others; it votes again above epoch ${effect.epoch}`);
+        }
+      },
+      onReply: () => metrics.replies.inc(),
+    };
+    this.node = new ConsensusNode({
+      id: config.myid,
+      voters,
+      members,
+      bus: this.bus,
+      clock: realClock,
+      now: () => Date.now(),
+      storage,
+      timings,
+      seed: randomInt(2 ** 31),
+      application: {
+        apply: (command, at) => {
+          metrics.applied.inc();
+          return service!.apply(command, at);
+        },
+      },
+      observer,
+      ...(opts.rejoin === true ? { rejoin: true } : {}),
+      onMessage: (env) => service?.onMessage(env),
+    });
+    service = new CoordinationService({
+      node: this.node,
+      serverId: config.myid,
+      clock: realClock,
+      now: () => Date.now(),
+      tickMs: config.tickTimeMs,
+      minSessionTimeoutMs: config.minSessionTimeoutMs,
+      maxSessionTimeoutMs: config.maxSessionTimeoutMs,
+      tree: config.superDigest === undefined ? {} : { superDigest: config.superDigest },
+    });
+    this.service = service;
+  }
+
+  /**
+   * Open the data directory (recovering it), bind the quorum and admin ports, start the node.
+   * Throws on corrupt data (the store's error names file and offset), a foreign data directory,
+   * or a port in use.
+   */
+  static async start(opts: ServerProcessOptions): Promise<StatekeeperServer> {
+    const config = opts.config;
+    const logger = opts.logger ?? serverLogger(config.myid);
+    const registry = new Registry();
+    const fsyncSeconds = new Histogram({ name: 'statekeeper_fsync_seconds', help: 'Group-commit flush latency: write, fdatasync and metadata replace', buckets: FSYNC_BUCKETS_SECONDS, registers: [registry] });
+    const storage = await FileStorage.open(join(config.dataDir, STATE_SUBDIRECTORY), {
+      nodeId: config.myid,
+      logDirectory: join(config.dataLogDir, STATE_SUBDIRECTORY),
+      logger: logger.child({ component: 'store' }),
+      onFlush: (ms) => fsyncSeconds.observe(ms / 1000),
+      onFailure: (error) => {
+        logger.fatal({ err: error }, `n${config.myid}: the store failed; stopping without touching the disk again`);
+        opts.onFatal(error);
+      },
+    });
+    if (storage.wasEmpty) {
+      logger.info({ event: 'empty-data', rejoin: opts.rejoin === true }, opts.rejoin === true ? `n${config.myid} starts empty and rejoins: it recovers from a majority before voting` : `n${config.myid} starts with an empty data directory (a first start; use --rejoin if this voter lost its disk)`);
+    } else if (opts.rejoin === true) {
+      logger.warn({ event: 'rejoin-with-data' }, `n${config.myid} was told to rejoin but has data; it still recovers from a majority first`);
+    }
+    let tcpBus: TcpBus<PeerMessage> | undefined;
+    const others = config.servers.filter((s) => s.id !== config.myid);
+    if (others.length > 0 || config.peerClients.length > 0) {
+      const me = config.servers.find((s) => s.id === config.myid)!;
+      const peers = new Map<NodeId, PeerAddress | null>();
+      for (const s of others) peers.set(s.id, { host: s.host, port: s.quorumPort });
+      for (const c of config.peerClients) peers.set(c, null);
+      tcpBus = new TcpBus<PeerMessage>({
+        self: config.myid,
+        listen: { host: me.host, port: me.quorumPort },
+        peers,
+        secret: config.secret!,
+        logger: logger.child({ component: 'bus' }),
+        ...(config.tls === undefined ? {} : { tls: { key: config.tls.key, cert: config.tls.cert, ca: config.tls.ca } }),
+      });
+    }
+    let server: StatekeeperServer | undefined;
+    try {
+      await tcpBus?.start();
+      server = new StatekeeperServer({ ...opts, logger }, storage, tcpBus, registry);
+      server.node.start();
+      server.service.start();
+      if (config.adminPort !== undefined) {
+        server.admin = await startAdminServer(config.adminAddress, config.adminPort, { status: () => server!.status(), registry });
+      }
+      await server.startClientPort();
+    } catch (error) {
+      if (server !== undefined) await server.stop().catch(() => undefined);
+      else {
+        tcpBus?.close();
+        await storage.close().catch(() => undefined);
+      }
+      throw error;
+    }
+    const { voters, members } = membership(config);
+    logger.info(
+      { event: 'started', voters, members, quorumPort: config.servers.find((s) => s.id === config.myid)?.quorumPort, clientPort: config.clientPort ?? null, adminPort: server.admin === undefined ? null : adminPortOf(server.admin), learnedSlot: storage.learnedSlot, timings: deriveTimings(config.tickTimeMs) },
+      `n${config.myid} started (${server.isVoter ? 'participant' : 'observer'}) with ${storage.learnedSlot} learned slots`,
+    );
+    return server;
+  }
+
+  /** What `/status` reports. */
+  status(): NodeStatus {
+    const node = this.node;
+    const { voters, members } = membership(this.config);
+    return {
+      id: this.id,
+      role: this.role(),
+      epoch: node.epoch,
+      leader: node.leader,
+      lastZxid: `0x${this.service.lastZxid.toString(16)}`,
+      commitSlot: node.appliedSlot,
+      sessions: this.service.sessionCount,
+      serving: this.isServing(),
+      digest: this.service.tree.digest(),
+      voters,
+      members,
+      peers: this.peerStatus(),
+      refusedPeerConnections: this.tcpBus?.stats().refusedConnections ?? 0,
+      clientPort: this.config.clientPort ?? null,
+      pid: process.pid,
+      uptimeMs: Date.now() - this.startedMs,
+    };
+  }
+
+  role(): NodeStatus['role'] {
+    if (!this.isVoter) return 'observer';
+    if (this.recovering) return 'recovering';
+    if (this.node.role === 'leader') return this.node.isActiveLeader ? 'leader' : 'candidate';
+    return this.node.role;
+  }
+
+  /** The server can take client requests: it leads with phase 1 done, or knows a leader it is linked to. */
+  isServing(): boolean {
+    if (this.stopping !== undefined) return false;
+    const node = this.node;
+    if (node.isActiveLeader) return true;
+    if (this.recovering || node.leader === null || node.leader === this.id) return false;
+    const link = this.tcpBus?.stats().peers.find((p) => p.peer === node.leader);
+    return link?.connected === true;
+  }
+
+  /** Graceful stop: close the ports, stop the machines, sync and close the store. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info({ event: 'stopping' }, `n${this.id} stopping`);
+      await this.stopClientPort();
+      if (this.admin !== undefined) {
+        const admin = this.admin;
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+      }
+      this.service.stop();
+      this.node.stop();
+      this.bus.close();
+      await this.tcpBus?.whenClosed();
+      await this.storage.close();
+      this.logger.info({ event: 'stopped' }, `n${this.id} stopped`);
+    })();
+    return this.stopping;
+  }
+
+  // ---------------------------------------------------------------- client port
+
+  /**
+   * HOOK(src/server/zk): start the ZooKeeper wire server here once src/server/zk lands:
+   * `new ZkServer({ service: this.service, host: this.config.clientPortAddress, port: this.config.clientPort, ... })`
+   * with maxClientCnxns, juteMaxBufferBytes and fourLetterWords from the config. Until then nothing
+   * listens on clientPort.
+   */
+  private async startClientPort(): Promise<void> {
+    if (this.config.clientPort === undefined) return;
+    this.logger.warn({ event: 'no-client-port', clientPort: this.config.clientPort }, `n${this.id}: the ZooKeeper client port is not available in this build; nothing listens on ${this.config.clientPort}`);
+  }
+
+  private async stopClientPort(): Promise<void> {
+    // HOOK(src/server/zk): close the ZooKeeper wire server.
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private logRole(role: string, epoch: number, leader: NodeId | null): void {
+    const last = this.lastLogged;
+    if (last.role === role && last.epoch === epoch && last.leader === leader) return;
+    this.lastLogged = { role, epoch, leader };
+    const following = leader !== null && leader !== this.id ? ` (leader n${leader})` : '';
+    this.logger.info({ event: 'role', role, epoch, leader }, `n${this.id} became ${role} at epoch ${epoch}${following}`);
+  }
+
+  /**
+   * The bus as the node sees it, plus two taps: counting client requests, and (on an observer, which
+   * runs no election) learning the leader from its commit notices so writes can be forwarded.
+   */
+  private tapBus(bus: Bus<PeerMessage>, peerRequests: Counter): Bus<PeerMessage> {
+    const observe = (env: Envelope<PeerMessage>): void => {
+      const msg = env.msg;
+      if (msg.type === 'ClientRequest') peerRequests.inc();
+      else if (msg.type === 'CommitNotice' && !this.isVoter && msg.ballot.epoch >= this.observedLeaderEpoch) {
+        this.observedLeaderEpoch = msg.ballot.epoch;
+        if (this.node.leader !== env.from || this.node.epoch !== msg.ballot.epoch) {
+          this.node.leader = env.from;
+          this.node.epoch = msg.ballot.epoch;
+          this.logRole('observer', msg.ballot.epoch, env.from);
+        }
+      }
+    };
+    return {
+      send: (env) => bus.send(env),
+      inbox: (node): Observable<Envelope<PeerMessage>> => bus.inbox(node).pipe(tap(observe)),
+      close: () => bus.close(),
+    };
+  }
+
+  private peerStatus(): PeerStatus[] {
+    const kinds = new Map<NodeId, PeerStatus['kind']>();
+    for (const s of this.config.servers) kinds.set(s.id, s.role);
+    for (const c of this.config.peerClients) kinds.set(c, 'client');
+    return (this.tcpBus?.stats().peers ?? []).map((p) => ({
+      id: p.peer,
+      kind: kinds.get(p.peer) ?? 'participant',
+      connected: p.connected,
+      queued: p.queued,
+      dropped: p.dropped,
+      reconnects: p.reconnects,
+      lastError: p.lastError,
+    }));
+  }
+
+  private createMetrics(): { peerRequests: Counter; applied: Counter; replies: Counter } {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const roles: NodeStatus['role'][] = ['leader', 'follower', 'candidate', 'observer', 'recovering'];
+    const role = (): NodeStatus['role'] => this.role();
+    new Gauge({
+      name: 'statekeeper_role',
+      help: 'Current role of this server (1 for the current one, 0 for the others)',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const current = role();
+        for (const r of roles) this.set({ role: r }, r === current ? 1 : 0);
+      },
+    });
+    const gauge = (name: string, help: string, value: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    };
+    gauge('statekeeper_epoch', 'Election epoch this server is in', () => this.node.epoch);
+    gauge('statekeeper_last_zxid', 'Last zxid applied to this server tree', () => Number(this.service.lastZxid));
+    gauge('statekeeper_commit_slot', 'Every log slot up to here is chosen and applied here', () => this.node.appliedSlot);
+    gauge('statekeeper_sessions', 'Client sessions attached to this server', () => this.service.sessionCount);
+    gauge('statekeeper_peers_connected', 'Peer links that are up', () => this.tcpBus?.stats().peers.filter((p) => p.connected).length ?? 0);
+    gauge('statekeeper_serving', '1 when the server can take client requests', () => (this.isServing() ? 1 : 0));
+    gauge('statekeeper_uptime_seconds', 'Seconds since this server started', () => (Date.now() - this.startedMs) / 1000);
+    return {
+      peerRequests: new Counter({ name: 'statekeeper_peer_client_requests_total', help: 'Client commands received over the peer protocol', registers }),
+      applied: new Counter({ name: 'statekeeper_commands_applied_total', help: 'Commands applied to the tree', registers }),
+      replies: new Counter({ name: 'statekeeper_client_replies_total', help: 'Commands this server answered as committed', registers }),
+    };
+  }
+}
+
+/**
+ * pino JSON lines on stdout, written through process.stdout (synchronous for files and pipes on
+ * Linux). If whoever reads stdout goes away (EPIPE), log lines are dropped: the server keeps
+ * serving rather than fail inside a logging call.
+ */
+export function serverLogger(id: NodeId): Logger {
+  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => undefined);
+  return pino({ base: { node: id } }, { write: (line: string) => void process.stdout.write(line) });
+}
