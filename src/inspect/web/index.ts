@@ -59,7 +59,13 @@ export async function startInspector(options: StartInspectorOptions): Promise<In
     options.trace !== undefined
       ? new TraceSource(readTraceFile(options.trace), traceName(options.trace))
       : new SimulationSource({ nodes: options.nodes, seed: options.seed, ...(options.faults ? { faults: options.faults } : {}) });
+  let server: InspectorServer;
+  try {
+    server = await InspectorServer.start({ source, sources: defaultSourceFactory, ...(options.port === undefined ? {} : { port: options.port }) });
+  } catch (error) {
+    source.close();
+    throw error;
+  }
   if (options.run === true) source.control({ type: 'run' });
-  const server = await InspectorServer.start({ source, sources: defaultSourceFactory, ...(options.port === undefined ? {} : { port: options.port }) });
   return { url: server.url, close: () => server.close() };
 }

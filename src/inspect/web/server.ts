@@ -106,6 +106,8 @@ export class InspectorServer {
       });
     });
     server.port = (http.address() as AddressInfo).port;
+    // Lay the charts out now (Graphviz in WebAssembly takes a moment), not on the first page's request.
+    void annotatedCharts().catch(() => undefined);
     return server;
   }
 

@@ -417,6 +417,7 @@ async function chartSvg(role) {
 }
 
 function renderCharts(v) {
+  if (state.tab !== 'charts') return; // charts are fetched and highlighted only when shown
   const nodes = $('#chart-nodes');
   const key = v.nodes.map((n) => `${n.id}:${n.up}:${n.role}:${n.id === state.selectedNode}`).join('|');
   if (nodes.dataset.key !== key) {
