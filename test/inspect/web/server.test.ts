@@ -84,7 +84,7 @@ describe('InspectorServer', () => {
     expect(svg).toContain('data-state="leader.heartbeat.waiting"');
     expect((await fetch(`${server.url}charts/nobody.svg`)).status).toBe(404);
     expect((await fetch(`${server.url}../package.json`)).status).toBe(404);
-    const view = await (await fetch(`${server.url}api/view`)).json();
+    const view = (await (await fetch(`${server.url}api/view`)).json()) as { nodes: unknown[] };
     expect(view.nodes).toHaveLength(3);
   });
 
