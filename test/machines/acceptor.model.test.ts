@@ -136,13 +136,13 @@ function expectAgreement(driver: AcceptorDriver, model: ModelSnapshot): void {
 }
 
 function replayEveryEdge(input: AcceptorModelInput, coverage: Coverage): number {
-  const cases = edgeCases(exploration(input));
-  for (const events of cases) {
+  const { cases, edges } = edgeCases(exploration(input));
+  for (const steps of cases) {
     const driver = new RealDriver(acceptorMachine, realInput(input), coverage);
-    replayCase(events, acceptorModel, input, driver, perform, expectAgreement);
+    replayCase(steps, driver, perform, expectAgreement);
     driver.stop();
   }
-  return cases.length;
+  return edges;
 }
 
 type RandomStep =

@@ -84,13 +84,13 @@ function expectAgreement(driver: LearnerDriver, model: ModelSnapshot): void {
 }
 
 function replayEveryEdge(input: LearnerModelInput, coverage: Coverage): number {
-  const cases = edgeCases(exploration(input));
-  for (const events of cases) {
+  const { cases, edges } = edgeCases(exploration(input));
+  for (const steps of cases) {
     const driver = new RealDriver(learnerMachine, realInput(input), coverage);
-    replayCase(events, learnerModel, input, driver, perform, expectAgreement);
+    replayCase(steps, driver, perform, expectAgreement);
     driver.stop();
   }
-  return cases.length;
+  return edges;
 }
 
 type RandomStep =
