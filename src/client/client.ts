@@ -99,6 +99,7 @@ export class ZooKeeperClient {
   private readonly auths: { scheme: string; auth: Uint8Array }[] = [];
   private lastZxidSeen = 0n;
   private reconnecting: Promise<void> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(ensemble: EmbeddedEnsemble) {
     this.ensemble = ensemble;
@@ -366,6 +367,15 @@ export class ZooKeeperClient {
   private setState(state: SessionState): void {
     if (this.stateValue === state) return;
     this.stateValue = state;
+    // An idle session stays alive by pinging its server every third of the timeout, as ZooKeeper clients do.
+    clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+    if (state === 'connected' && this.grant !== undefined) {
+      this.pingTimer = setInterval(() => {
+        if (this.grant !== undefined && this.server?.up) this.server.service.touch(this.grant.sessionId);
+      }, Math.max(10, Math.floor(this.grant.timeoutMs / 3)));
+      this.pingTimer.unref?.();
+    }
     for (const l of this.stateListeners) l(state);
   }
 
