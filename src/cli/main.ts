@@ -1,6 +1,7 @@
 /** The `statekeeper` command. */
 import { Command, InvalidArgumentError } from 'commander';
 import { listMutants, parseFaults, runCheck, runReplay } from './check.js';
+import { registerEnsembleCommands } from './ensemble-commands.js';
 
 // `statekeeper replay FILE | head` must end quietly when the reader goes away.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -64,6 +65,38 @@ program
     const paths = await writeCharts(opts.out);
     for (const p of paths) console.log(p);
   });
+
+program
+  .command('inspect')
+  .description('serve the web inspector for a simulated ensemble (or a trace file) on 127.0.0.1')
+  .option('--nodes <n>', 'nodes of the simulated ensemble', integer('--nodes', 1, 9), 5)
+  .option('--seed <s>', 'seed of the simulation', integer('--seed', 0, 2 ** 31 - 1), 1)
+  .option('--port <p>', 'port on 127.0.0.1 (default: a free one)', integer('--port', 0, 65535))
+  .option('--trace <file>', 'open a trace written by `statekeeper check` instead')
+  .option('--drop <rate>', 'message drop rate, 0 to 1', Number)
+  .option('--delay <ms>', 'largest message delay in virtual ms', Number)
+  .option('--run', 'start running at once instead of paused')
+  .action(async (opts) => {
+    const { startInspector } = await import('../inspect/web/index.js');
+    const faults = {
+      ...(opts.drop === undefined ? {} : { dropRate: opts.drop as number }),
+      ...(opts.delay === undefined ? {} : { maxDelayMs: opts.delay as number }),
+    };
+    const handle = await startInspector({
+      nodes: opts.nodes,
+      seed: opts.seed,
+      ...(Object.keys(faults).length > 0 ? { faults } : {}),
+      ...(opts.port === undefined ? {} : { port: opts.port }),
+      ...(opts.trace === undefined ? {} : { trace: opts.trace }),
+      ...(opts.run ? { run: true } : {}),
+    });
+    console.log(`statekeeper inspector: open ${handle.url} in a browser (Ctrl-C stops it)`);
+    const stop = () => void handle.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+registerEnsembleCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`statekeeper: ${err instanceof Error ? err.message : String(err)}`);
