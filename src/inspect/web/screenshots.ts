@@ -23,7 +23,7 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 const VIEWPORT = { width: 1440, height: 900 };
-/** Real-time budget for each wait on the page. */
+/** Real-time budget for each wait on the page. (Waits use locators: the page's CSP forbids string evaluation.) */
 const WAIT_MS = 20_000;
 
 /** Node ids of the cluster cards matching `selector`. */
@@ -51,7 +51,7 @@ export async function writeScreenshots(outDir: string): Promise<string[]> {
     await waitForLeader(page);
     await page.fill('#write-count', '12');
     await page.click('#btn-submit');
-    await page.waitForFunction("/12 acknowledged/.test(document.querySelector('#writes').textContent)", undefined, { timeout: WAIT_MS });
+    await page.locator('#writes', { hasText: '12 acknowledged' }).waitFor({ timeout: WAIT_MS });
     // Crash a follower and cut another off, so the picture shows a down node and a partition.
     await page.click('#btn-pause');
     const followers = await nodesWhere(page, '.card[data-role="follower"]');
@@ -70,7 +70,8 @@ export async function writeScreenshots(outDir: string): Promise<string[]> {
 
     const [leader] = await nodesWhere(page, '.card[data-active="true"]');
     await page.click(`.card[data-node="${leader}"] .btn-chart`);
-    await page.waitForFunction("document.querySelectorAll('#chart-grid .sk-active').length >= 4", undefined, { timeout: WAIT_MS });
+    // Election (several states), proposer, acceptor and learner: at least four lit.
+    await page.locator('#chart-grid .sk-active').nth(3).waitFor({ timeout: WAIT_MS });
     const chart = join(outDir, 'chart.png');
     await page.screenshot({ path: chart });
     written.push(chart);

@@ -50,6 +50,11 @@ async function withInspector(options: Parameters<typeof startInspector>[0], body
   }
 }
 
+/** Waits until the page shows trace event `index` (the page's CSP forbids string evaluation). */
+async function waitForIndex(page: Page, index: number): Promise<void> {
+  await page.locator('#trace-index', { hasText: new RegExp(`^${index}$`) }).waitFor({ timeout: WAIT_MS });
+}
+
 /** The active state paths highlighted in one machine's chart panel. */
 async function highlighted(page: Page, machine: string): Promise<string[]> {
   const groups = page.locator(`#chart-grid .chart-panel[data-machine="${machine}"] .sk-active`);
@@ -61,7 +66,7 @@ async function highlighted(page: Page, machine: string): Promise<string[]> {
 describe.skipIf(!hasChromium)('inspector page in chromium', () => {
   it('shows a leader; crashing it from its card brings a new one; the chart highlight follows the role', async () => {
     await withInspector({ nodes: 5, seed: 7 }, async (page) => {
-      await page.fill('#speed', '1000');
+      await page.fill('#speed', '3000');
       await page.click('#btn-run');
       await page.waitForSelector('.card[data-active="true"]', { timeout: WAIT_MS });
       const [leader] = await nodesWhere(page, '.card[data-active="true"]');
@@ -114,23 +119,23 @@ describe.skipIf(!hasChromium)('inspector page in chromium', () => {
       // Forwards: jump into the run, then single steps.
       await page.fill('#seek', '120');
       await page.click('#btn-seek');
-      await page.waitForFunction("document.querySelector('#trace-index').textContent === '120'", undefined, { timeout: WAIT_MS });
+      await waitForIndex(page, 120);
       for (const expected of [121, 122, 123]) {
         await page.click('#btn-step');
-        await page.waitForFunction(`document.querySelector('#trace-index').textContent === '${expected}'`, undefined, { timeout: WAIT_MS });
+        await waitForIndex(page, expected);
       }
       await expect(page.locator('#trace-time').textContent()).resolves.toBe(time(123));
       await expect(page.locator('#trace-event').textContent()).resolves.toBe(formatTraceEvent(file.events[123]!).trim());
       // Backwards: each step re-runs to the earlier event.
       for (const expected of [122, 121]) {
         await page.click('#btn-back');
-        await page.waitForFunction(`document.querySelector('#trace-index').textContent === '${expected}'`, undefined, { timeout: WAIT_MS });
+        await waitForIndex(page, expected);
         await expect(page.locator('#trace-time').textContent()).resolves.toBe(time(expected));
         await expect(page.locator('#trace-event').textContent()).resolves.toBe(formatTraceEvent(file.events[expected]!).trim());
       }
       // The keyboard does the same.
       await page.locator('body').press('ArrowLeft');
-      await page.waitForFunction("document.querySelector('#trace-index').textContent === '120'", undefined, { timeout: WAIT_MS });
+      await waitForIndex(page, 120);
       await expect(page.locator('#trace-status').textContent()).resolves.not.toContain('differs');
       // Trace mode has no fault controls.
       await expect(page.locator('#btn-crash').isDisabled()).resolves.toBe(true);

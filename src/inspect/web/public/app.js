@@ -26,6 +26,8 @@ const state = {
   seenTypes: new Set(),
   dropped: 0,
   selectedNode: null,
+  /** Until someone picks a node, the charts follow the active leader. */
+  userSelected: false,
   tab: 'cluster',
   nextId: 1,
   pending: new Map(), // reply id -> resolve
@@ -172,9 +174,10 @@ function render() {
   renderWrites(v);
   renderTrace(v);
   renderNetworkInputs(v);
-  if (state.selectedNode === null || !v.nodes.some((n) => n.id === state.selectedNode)) {
+  if (!v.nodes.some((n) => n.id === state.selectedNode)) state.userSelected = false;
+  if (!state.userSelected) {
     const leader = v.nodes.find((n) => n.activeLeader);
-    state.selectedNode = (leader ?? v.nodes[0])?.id ?? null;
+    if (leader || state.selectedNode === null || !v.nodes.some((n) => n.id === state.selectedNode)) state.selectedNode = (leader ?? v.nodes[0])?.id ?? null;
   }
   renderCluster(v);
   renderCharts(v);
@@ -357,6 +360,7 @@ function makeCard(id) {
   card.querySelector('.btn-isolate').onclick = () => control({ type: 'isolate', node: id });
   card.querySelector('.btn-chart').onclick = () => {
     state.selectedNode = id;
+    state.userSelected = true;
     showTab('charts');
   };
   return card;
@@ -367,14 +371,26 @@ function updateCard(card, node, v) {
   card.dataset.role = role;
   card.dataset.up = String(node.up);
   card.dataset.active = String(node.activeLeader);
-  card.className = `card role-${role}${node.activeLeader ? ' active-leader' : ''}${node.id === state.selectedNode ? ' selected' : ''}`;
+  const cutOf = (id) => v.network.cut.filter(([a, b]) => a === id || b === id).map(([a, b]) => (a === id ? b : a));
+  const isIsolated = (id) => v.nodes.length > 1 && cutOf(id).length === v.nodes.length - 1;
+  const isolated = isIsolated(node.id);
+  // Being cut from an isolated node says nothing new: the isolated node's card says it.
+  const cutFrom = isolated ? [] : cutOf(node.id).filter((id) => !isIsolated(id));
+  card.className = `card role-${role}${node.activeLeader ? ' active-leader' : ''}${node.id === state.selectedNode ? ' selected' : ''}${isolated ? ' isolated' : ''}`;
   card.querySelector('.badge').textContent = node.up ? (node.activeLeader ? '★ leader' : role) : 'down';
   card.querySelector('.epoch').textContent = `epoch ${node.epoch}`;
   card.querySelector('.applied').textContent = `applied ${node.appliedSlot}`;
   const sub = [];
   if (node.up) sub.push(node.leader === null ? 'no leader known' : node.leader === node.id ? 'leads' : `follows n${node.leader}`);
   if (node.incarnation > 0) sub.push(`restarted ×${node.incarnation}`);
-  card.querySelector('.card-sub').textContent = sub.join(' · ');
+  const subEl = card.querySelector('.card-sub');
+  subEl.textContent = sub.join(' · ');
+  if (isolated || cutFrom.length > 0) {
+    const cutEl = document.createElement('span');
+    cutEl.className = 'cut';
+    cutEl.textContent = `${sub.length > 0 ? ' · ' : ''}${isolated ? 'isolated' : `cut from ${cutFrom.map((c) => `n${c}`).join(' ')}`}`;
+    subEl.append(cutEl);
+  }
   const tail = node.logTail
     .slice()
     .reverse()
@@ -429,6 +445,7 @@ function renderCharts(v) {
       b.className = `${n.id === state.selectedNode ? 'active' : ''} role-${n.up ? n.role : 'down'}`;
       b.onclick = () => {
         state.selectedNode = n.id;
+        state.userSelected = true;
         render();
       };
       nodes.append(b);
