@@ -120,7 +120,6 @@ export class ConsensusNode {
     this.isVoter = opts.voters.includes(opts.id);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
-    for (let i = 0; i < this.learned.length; i++) this.applyToApplication(i + 1, this.learned[i]!, false);
     this.epoch = durable.epoch;
     if (this.isVoter) {
       this.acceptor = this.spawn('acceptor', this.machines.acceptor, {
@@ -140,8 +139,9 @@ export class ConsensusNode {
     });
   }
 
-  /** Start the machines and listen on the bus. */
+  /** Rebuild the application from the learned log, start the machines and listen on the bus. */
   start(): void {
+    for (let i = 0; i < this.learned.length; i++) this.applyToApplication(i + 1, this.learned[i]!, false);
     this.acceptor?.start();
     this.learner.start();
     this.election?.start();
