@@ -149,7 +149,9 @@ export class InspectorServer {
     this.wss.close();
     this.statelyWss.close();
     this.source.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections(); // keep-alive page connections would hold close() open
+    await closed;
   }
 
   // ---- HTTP ----
