@@ -1,14 +1,12 @@
 /** Shared by the client and recipe tests: bounded waits, event-driven conditions, and oracles. */
+import { vi } from 'vitest';
 import { EmbeddedEnsemble, ZooKeeperClient } from '../../src/client/index.js';
 import type { ConnectOptions, SessionState } from '../../src/client/index.js';
 
 /** Default bound of a test's waits: far above what a healthy run needs, so only a hang trips it. */
 export const WAIT_MS = 8_000;
 
-/**
- * Sessions the tests open. The embedded client sends no pings, so a session whose client is idle
- * longer than its (negotiated) timeout expires: tests keep idle waits well under this.
- */
+/** Sessions the tests open (the largest the default tickMs of 200 ms allows). */
 export const SESSION_TIMEOUT_MS = 4_000;
 
 export async function startEnsemble(): Promise<EmbeddedEnsemble> {
@@ -69,12 +67,25 @@ export function sessionEnded(ensemble: EmbeddedEnsemble, sessionId: bigint, atLe
 }
 
 /**
- * Make a session expire the way a client that goes silent does: the server hears nothing from it
- * for its timeout. Today the embedded client sends no pings (reported), so an idle client is
- * silent and this just waits; once it pings, this must cut the client off instead.
+ * Make a session expire the way a cut-off client's does: its server stops hearing it (a one-way
+ * partition), so the leader expires the session after its timeout. EmbeddedEnsemble has no fault
+ * hook for one client, so this drops the session's pings at its server (`service.touch`); the
+ * client must not send requests meanwhile. Resolves once the client's server has applied the
+ * session's end, seen as the deletion of an ephemeral marker the client watches.
  */
-export async function expireByIdling(client: ZooKeeperClient): Promise<void> {
-  await reachState(client, 'expired', client.sessionTimeoutMs * 4 + WAIT_MS);
+export async function expireByPartition(ensemble: EmbeddedEnsemble, client: ZooKeeperClient): Promise<void> {
+  const marker = await client.create(`/expiry-marker-${client.sessionId.toString(16)}`, '', { mode: 'ephemeral' });
+  let deleted = (): void => undefined;
+  const gone = new Promise<void>((resolve) => (deleted = resolve));
+  await client.exists(marker, (event) => (event.name === 'NodeDeleted' ? deleted() : undefined));
+  const service = ensemble.server(client.serverId!).service;
+  const touch = service.touch.bind(service);
+  const spy = vi.spyOn(service, 'touch').mockImplementation((id) => (id === client.sessionId ? true : touch(id)));
+  try {
+    await within(gone, 'session expiry', client.sessionTimeoutMs * 4 + WAIT_MS);
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data);

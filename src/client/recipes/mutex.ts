@@ -4,19 +4,19 @@
  * loss detection.
  */
 import type { ZooKeeperClient } from '../client.js';
-import { deadlineOf, deleteQuietly, isSessionEnd, RecipeTimeoutError, sessionEndError, waitFor } from './internal.js';
+import { deadlineOf, deleteQuietly, isSessionEnd, isSessionGone, RecipeTimeoutError, retryOnConnectionLoss, sessionEndError, waitFor } from './internal.js';
 import type { WaitOptions } from './internal.js';
 import { takeTurn } from './turn.js';
 import type { Decide } from './turn.js';
 
-/**
- * Why a held lock was lost: its session expired or was closed, or its node vanished while the
- * session looked alive ('deleted': removed by someone else, or an expiry the client was not told of).
- */
+/** Why a held lock was lost: its session expired or was closed, or its node was deleted under a live session. */
 export type LockLossReason = 'expired' | 'closed' | 'deleted';
 
 export interface LockOptions {
-  /** Called when the lock is lost while held (not on release). `isHeld` is already false. */
+  /**
+   * Called once when the lock is lost while held (not on release). `isHeld` turns false first, at
+   * the moment the loss is seen; the reason may take one round trip to establish.
+   */
   readonly onLost?: (reason: LockLossReason) => void;
   /** Stored in the lock node, for whoever inspects the contenders. */
   readonly data?: Uint8Array | string;
@@ -105,23 +105,44 @@ export class SequentialMutex {
     this.held = { path: turn.path, token: turn.token };
     this.holds = 1;
     this.lostSinceAcquire = false;
-    const lose = (reason: LockLossReason): void => {
-      if (this.held?.path !== turn.path) return; // released (or lost) already
+    let notified = false;
+    const notify = (reason: LockLossReason): void => {
+      if (notified) return;
+      notified = true;
+      this.options.onLost?.(reason);
+    };
+    /** Drop the hold at once; false if it was released (or dropped) already. */
+    const drop = (): boolean => {
+      if (this.held?.path !== turn.path) return false;
       this.stopLossWatch?.();
       this.held = undefined;
       this.holds = 0;
       this.lostSinceAcquire = true;
-      this.options.onLost?.(reason);
+      return true;
     };
     this.stopLossWatch = this.client.onStateChange((state) => {
-      if (isSessionEnd(state)) lose(state === 'closed' ? 'closed' : 'expired');
+      if (isSessionEnd(state) && drop()) notify(state === 'closed' ? 'closed' : 'expired');
     });
     // The node can vanish with no state change reaching us (the client is not told when the leader
-    // it is attached to expires its session), so the node is watched as well.
-    void turn.gone.then(() => lose(lossReason(this.client.state)));
+    // it is attached to expires its session), so the node is watched as well; the reason comes
+    // from asking the server whether the session still lives.
+    void turn.gone.then(async () => {
+      if (drop()) notify(await lossReason(this.client));
+    });
     return { fencingToken: turn.token };
   }
 }
 
-/** 'deleted' when the session still looks alive: removed by someone else, or an expiry we were not told of. */
-const lossReason = (state: string): LockLossReason => (state === 'closed' ? 'closed' : state === 'expired' ? 'expired' : 'deleted');
+/** Why our node vanished: the session ended (closed or expired), or it was deleted under a live session. */
+async function lossReason(client: ZooKeeperClient): Promise<LockLossReason> {
+  if (!isSessionEnd(client.state)) {
+    try {
+      await retryOnConnectionLoss(() => client.exists('/'));
+      return 'deleted';
+    } catch (err) {
+      if (!isSessionGone(err)) return 'deleted';
+    }
+  }
+  // The client may not have moved to 'expired' itself: the server saying so is enough.
+  return client.state === 'closed' ? 'closed' : 'expired';
+}
