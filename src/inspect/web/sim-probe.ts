@@ -15,7 +15,7 @@ import type { NodeId } from '../../protocol/ids.js';
 import type { SimCluster } from '../../sim/cluster.js';
 import { activePaths } from './charts.js';
 import { INFLIGHT_GRACE_MS, MAX_HISTORY_EVENTS, MAX_INFLIGHT_SHOWN, MAX_LOG_TAIL_ENTRIES } from './constants.js';
-import { nodeActorId, receiverMachine, senderMachine, summarizeMessage } from './messages.js';
+import { isClient, nodeActorId, receiverMachine, senderMachine, summarizeMessage } from './messages.js';
 import type { Endpoint } from './messages.js';
 import { DropOldestQueue } from './queue.js';
 import type { InFlightView, MachineName, MachineView, NodeView, SourceEvent } from './types.js';
@@ -220,10 +220,12 @@ export class SimProbe {
     const now = cluster.scheduler.now();
     const s = this.sent.get(env);
     if (s !== undefined) s.delivered++;
-    this.lastDelivery = { to: env.to, type: env.msg.type };
+    // The bus hands a crashed node's messages to an inbox nobody reads: arrived, never received.
+    const received = isClient(env.to) || cluster.isUp(env.to);
+    if (received) this.lastDelivery = { to: env.to, type: env.msg.type };
     this.record({
       kind: 'message',
-      phase: 'delivered',
+      phase: received ? 'delivered' : 'receiver-down',
       id: s?.id ?? this.nextMessageId++,
       from: env.from,
       to: env.to,

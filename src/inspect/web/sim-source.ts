@@ -36,7 +36,6 @@ import type {
   SourceEvent,
   SourceKind,
   SourceListener,
-  TraceCursorView,
   WritesView,
 } from './types.js';
 import { WriteClient } from './writes.js';
@@ -384,4 +383,3 @@ export class SimulationSource extends SimulatorSource {
   }
 }
 
-export type { TraceCursorView };

@@ -129,8 +129,8 @@ export interface ClusterView {
 export type SourceEvent =
   | {
       readonly kind: 'message';
-      /** delivered; lost to the drop rate; refused by a partition. */
-      readonly phase: 'delivered' | 'dropped' | 'partitioned';
+      /** delivered; lost to the drop rate; refused by a partition; arrived at a node that is down. */
+      readonly phase: 'delivered' | 'dropped' | 'partitioned' | 'receiver-down';
       readonly id: number;
       readonly from: NodeId;
       readonly to: NodeId;

@@ -68,10 +68,15 @@ describe('SimulationSource', () => {
     const w = watch(source);
     const first = awaitLeader(source);
     expect(source.control({ type: 'crash', node: first }).ok).toBe(true);
+    const crashedAtMs = source.view().nowMs;
     const view = source.view();
     expect(view.nodes.find((n) => n.id === first)).toMatchObject({ up: false, role: 'down' });
     const second = awaitLeader(source, first);
     expect(second).not.toBe(first);
+    // Messages still reach the crashed node's address, but nobody receives them.
+    const toCrashed = w.events.filter((e) => e.kind === 'message' && e.to === first && e.atMs > crashedAtMs) as Extract<SourceEvent, { kind: 'message' }>[];
+    expect(toCrashed.length).toBeGreaterThan(0);
+    expect(toCrashed.every((e) => e.phase === 'receiver-down')).toBe(true);
     const roles = w.events.filter((e): e is Extract<SourceEvent, { kind: 'role' }> => e.kind === 'role');
     expect(roles.some((e) => e.node === first && !e.up)).toBe(true);
     expect(roles.some((e) => e.node === second && e.activeLeader)).toBe(true);

@@ -591,10 +591,11 @@ function renderTimeline() {
             `<text x="${(x1 + x2) / 2}" y="${y - 5}" fill="${color}">${esc(shortSummary(e.summary))}</text></g>`,
         );
       } else {
-        const xm = x1 + (x2 - x1) * 0.55;
+        // A message to a down node crosses the network and stops at its lane; a lost one halfway.
+        const xm = e.phase === 'receiver-down' ? x2 : x1 + (x2 - x1) * 0.55;
         parts.push(
           `<g class="tl-msg lost" data-type="${esc(e.type)}">${title}<line x1="${x1}" y1="${y - 6}" x2="${xm}" y2="${y}" stroke="${color}"/>` +
-            `<text class="lost-mark" x="${xm}" y="${y + 5}">✕</text><text x="${(x1 + xm) / 2}" y="${y - 5}" fill="${color}">${esc(e.type)} ${e.phase}</text></g>`,
+            `<text class="lost-mark" x="${xm}" y="${y + 5}">✕</text><text x="${(x1 + xm) / 2}" y="${y - 5}" fill="${color}">${esc(e.type)} ${LOST_LABEL[e.phase] ?? e.phase}</text></g>`,
         );
       }
     } else if (e.kind === 'role') {
@@ -611,6 +612,8 @@ function renderTimeline() {
   header.innerHTML = lanes.map((l) => `<span style="left:${laneX.get(l.id)}px">${l.label}</span>`).join('');
   if (atBottom) scroll.scrollTop = scroll.scrollHeight;
 }
+
+const LOST_LABEL = { dropped: 'dropped', partitioned: 'partitioned', 'receiver-down': 'to a down node' };
 
 function shortSummary(summary) {
   return summary.length > 34 ? `${summary.slice(0, 33)}…` : summary;
