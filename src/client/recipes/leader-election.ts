@@ -52,7 +52,7 @@ export class LeaderElection {
   /** Stop contending: aborts the current term and resolves once its task returned and the lock is released. */
   async close(): Promise<void> {
     this.stopping.abort(new Error('leader election closed'));
-    this.relinquish();
+    this.term?.abort(this.stopping.signal.reason);
     await this.running;
   }
 
