@@ -375,9 +375,6 @@ export class ZkSimCluster {
     const incarnation = this.incarnations.get(id)!;
     const applied: AppliedTxn[] = [];
     let service: CoordinationService | undefined;
-    // The node replays its durable log into the application from its constructor, before the
-    // service (which needs the node) exists: hold those entries and replay them once it does.
-    const early: [Command, ApplyAt][] = [];
     const node = new ConsensusNode({
       id,
       voters: this.serverIds,
@@ -390,13 +387,10 @@ export class ZkSimCluster {
       seed: (this.scenario.seed * 31 + id * 7919 + incarnation * 104729) | 0,
       rejoin: this.wiped.delete(id),
       application: {
+        // The node replays its durable log from start(), so the service exists by then.
         apply: (command, at) => {
           this.microtasksMayBePending = true;
-          if (service === undefined) {
-            early.push([command, at]);
-            return undefined;
-          }
-          return this.applyAndRecord(service, applied, command, at);
+          return this.applyAndRecord(service!, applied, command, at);
         },
       },
       onMessage: (env) => service?.onMessage(env),
@@ -419,7 +413,6 @@ export class ZkSimCluster {
     if (this.options.workAroundCommandIdReuse !== false) startCommandIdsAbove(service, incarnation);
     const server: ZkServer = { id, node, service, incarnation, applied };
     this.options.mutateService?.(service, server, this);
-    for (const [command, at] of early) this.applyAndRecord(service, applied, command, at);
     this.servers.set(id, server);
     node.start();
     service.start();

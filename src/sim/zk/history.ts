@@ -74,23 +74,26 @@ export class ZnodeHistory {
     this.recorder = new HistoryRecorder<ZnodeInput, ZnodeOutput>({ now: () => cluster.now() });
   }
 
-  /** Run one operation through `client`, recording it; returns the model output, or undefined if unknown/not sent. */
-  async run(client: SimZkClient, input: ZnodeInput): Promise<ZnodeOutput | undefined> {
+  /**
+   * Run one operation through `client`, recording it. Returns the model output, `unknown` (recorded
+   * as pending) or `not-sent` (the session was over: left out of the history).
+   */
+  async run(client: SimZkClient, input: ZnodeInput): Promise<ZnodeOutput | 'unknown' | 'not-sent'> {
     this.recorder.invoke(client.id, input);
     const outcome = await client.call(znodeRequest(input));
     if (outcome.kind === 'expired') {
       this.recorder.fail(client.id);
-      return undefined;
+      return 'not-sent';
     }
     if (outcome.kind === 'lost') {
       this.recorder.info(client.id);
-      return undefined;
+      return 'unknown';
     }
     const err = outcome.response.err;
     if (!ZNODE_MODEL_ERRORS.has(err)) {
       this.unexpected.push(`client ${client.id}: ${input.op} ${input.path} answered ${errorName.get(err) ?? err} at ${this.cluster.now()}`);
       this.recorder.info(client.id);
-      return undefined;
+      return 'unknown';
     }
     const output = znodeOutput(input, outcome.response);
     // ZooKeeper always returns the Stat of a successful create2 / setData / exists / getData: an OK

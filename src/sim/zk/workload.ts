@@ -21,12 +21,14 @@ export const LIN_ROOT = '/lin';
 const SETUP_LIMIT_MS = 30_000;
 /** After the heal, clients get this long to finish their last operation. */
 const DRAIN_LIMIT_MS = 30_000;
+/** A load bounded by `maxOps` only must still end within this much virtual time. */
+const MAX_OPEN_LOAD_MS = 3_600_000;
 
 export interface LinWorkloadOptions {
   readonly clients: number;
   /** Number of znodes (contention grows as it shrinks). */
   readonly paths: number;
-  /** Clients start operations until this long after the faults start (default: the heal). */
+  /** Clients start operations until this long after the faults start (default: the heal; Infinity: until `maxOps`). */
   readonly loadMs?: number;
   /** Stop after this many operations in all (default: no limit besides `loadMs`). */
   readonly maxOps?: number;
@@ -111,13 +113,16 @@ export async function runLinearizabilityWorkload(cluster: ZkSimCluster, options:
       invoked++;
       const input = pickOperation(mine, client.id, n++, paths, knownVersion);
       const output = await history.run(client, input);
-      if (output !== undefined && output.version !== undefined) knownVersion.set(input.path, output.version);
-      else if (output?.err === ErrorCode.NONODE) knownVersion.delete(input.path);
+      // Never sent: it is not in the history, so it does not count.
+      if (output === 'not-sent') invoked--;
+      else if (output !== 'unknown' && output.version !== undefined) knownVersion.set(input.path, output.version);
+      else if (output !== 'unknown' && output.err === ErrorCode.NONODE) knownVersion.delete(input.path);
       if (thinkMaxMs > 0) await cluster.sleep(mine.next() * thinkMaxMs);
     }
   };
-  const load = await cluster.runUntilDone(Promise.all(clients.map(runClient)), Math.max(loadEndMs, cluster.faultsStartedAtMs! + cluster.scenario.healAtMs) + DRAIN_LIMIT_MS);
-  if (load.timedOut) throw new Error(`clients did not finish within ${DRAIN_LIMIT_MS} ms of the load's end (scenario seed ${cluster.scenario.seed})`);
+  const loadLimitMs = Number.isFinite(loadEndMs) ? Math.max(loadEndMs, cluster.faultsStartedAtMs! + cluster.scenario.healAtMs) + DRAIN_LIMIT_MS : cluster.now() + MAX_OPEN_LOAD_MS;
+  const load = await cluster.runUntilDone(Promise.all(clients.map(runClient)), loadLimitMs);
+  if (load.timedOut) throw new Error(`clients did not finish by ${Math.round(loadLimitMs)} ms of virtual time (scenario seed ${cluster.scenario.seed})`);
   // The heal may still be ahead (a short load): let it happen before judging convergence.
   const healAtMs = cluster.faultsStartedAtMs! + cluster.scenario.healAtMs;
   if (cluster.now() <= healAtMs) await cluster.runUntil(healAtMs + 1);
