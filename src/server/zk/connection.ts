@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import type { CoordinationService, SessionGrant, SessionListener } from '../../node/service.js';
 import { ErrorCode, KeeperState, OpCode } from '../../protocol/zookeeper.js';
 import {
+  FrameError,
   FrameSplitter,
   JuteDecodeError,
   decodeConnectRequest,
@@ -91,14 +92,16 @@ export class ClientConnection implements ConnectionView {
   private readonly splitter: FrameSplitter;
   private phase: Phase = 'prelude';
   private prelude: Buffer = EMPTY;
-  /** Frames that arrived while reading was held (session opening, digest auth pending). */
-  private backlog: Buffer[] = [];
+  /** Frames received and not yet processed (reading is held while a session opens or a digest auth is added). */
+  private backlog: Array<Buffer | FrameError> = [];
   private holds = 0;
   private readonly replies: PendingReply[] = [];
   /** The last request handed to the service: closeSession waits for it (the session's FIFO order). */
   private lastSubmitted: Promise<unknown> = Promise.resolve();
   private isOldClient = false;
   private closeSessionRequested = false;
+  /** The client closed its side; frames it sent before are still processed (see onPeerEnd). */
+  private peerEnded = false;
   private sessionEnded = false;
   private closing = false;
   private closed = false;
@@ -118,6 +121,7 @@ export class ClientConnection implements ConnectionView {
     this.splitter = new FrameSplitter({ maxFrameBytes: host.maxFrameBytes });
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
     socket.on('drain', () => this.guard(() => this.updateFlow()));
+    socket.on('end', () => this.guard(() => this.onPeerEnd()));
     socket.on('error', (err: Error) => this.log('debug', 'socket error', { error: err.message }));
     socket.on('close', () => this.onSocketClosed());
     this.armIdleTimer();
@@ -188,15 +192,35 @@ export class ClientConnection implements ConnectionView {
     }
     const result = this.splitter.push(bytes);
     if (result.kind === 'fourLetterWord') return; // not asked of this splitter: words are checked above
-    for (const frame of result.frames) {
-      if (this.closing) return;
-      this.onFrame(frame);
+    for (const frame of result.frames) this.backlog.push(frame);
+    if (result.kind === 'error') this.backlog.push(result.error);
+    this.drainBacklog();
+  }
+
+  /**
+   * Processes received frames in order while reading is not held. ZooKeeper stops reading while a
+   * session opens and while an auth packet is handled (disableRecv), so everything after (a refused
+   * length included) is looked at only once the hold is over.
+   */
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && !this.isHeld() && !this.closing) {
+      const item = this.backlog.shift()!;
+      if (item instanceof FrameError) {
+        this.destroy('frame length refused (Len error)', { length: item.length, maxFrameBytes: item.maxFrameBytes }, 'warn');
+        return;
+      }
+      this.onFrame(item);
     }
-    if (result.kind === 'error' && !this.closing) {
-      this.destroy('frame length refused (Len error)', { length: result.error.length, maxFrameBytes: result.error.maxFrameBytes }, 'warn');
+    if (this.closing) return;
+    if (this.peerEnded && !this.isHeld() && this.backlog.length === 0) {
+      this.destroy('client closed the connection', {}, 'debug');
       return;
     }
     this.updateFlow();
+  }
+
+  private isHeld(): boolean {
+    return this.phase === 'opening' || this.holds > 0;
   }
 
   private onFrame(frame: Buffer): void {
@@ -204,13 +228,19 @@ export class ClientConnection implements ConnectionView {
       this.destroy('ZooKeeperServer not running', {}, 'info');
       return;
     }
-    if (this.phase === 'handshake') {
-      this.onConnectRequest(frame);
-    } else if (this.phase === 'opening' || this.holds > 0) {
-      this.backlog.push(frame);
-    } else if (this.phase === 'open') {
-      this.onRequestFrame(frame);
-    }
+    if (this.phase === 'handshake') this.onConnectRequest(frame);
+    else if (this.phase === 'open') this.onRequestFrame(frame);
+  }
+
+  /**
+   * End of the client's stream. ZooKeeper reads what the client sent before its FIN (frames held
+   * while the session opens stay in the socket until reading resumes), then closes the connection,
+   * dropping replies not yet sent. Held frames are therefore processed before the close.
+   */
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    if (this.closing || this.phase === 'command') return;
+    this.drainBacklog();
   }
 
   private runCommand(word: FourLetterWord): void {
@@ -427,14 +457,6 @@ export class ClientConnection implements ConnectionView {
         }),
       (err: unknown) => this.guard(() => this.destroy('auth failed in the service', { error: String(err) }, 'warn')),
     );
-  }
-
-  private drainBacklog(): void {
-    while (this.backlog.length > 0 && this.holds === 0 && this.phase === 'open' && !this.closing) {
-      const frame = this.backlog.shift()!;
-      this.onFrame(frame);
-    }
-    this.updateFlow();
   }
 
   // ------------------------------------------------------------------ output

@@ -124,7 +124,8 @@ export class ZkServer {
   listen(): Promise<void> {
     if (this.server !== undefined) return Promise.reject(new Error('ZkServer is already listening'));
     if (this.closed) return Promise.reject(new Error('ZkServer is closed'));
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Half-open: frames a client sent before its FIN are processed before the connection closes.
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server = server;
     this.startedMs = this.now();
     return new Promise((resolve, reject) => {

@@ -75,7 +75,7 @@ export async function startCluster(options: { tickMs?: number; zk?: Partial<ZkSe
 /** Resolves with the socket once connected. */
 export function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' }, () => resolve(socket));
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
