@@ -54,3 +54,16 @@ describe('coordination service under faults', () => {
     }
   });
 });
+
+describe('determinism', () => {
+  it('a run is a pure function of its scenario: the same history, event times included', async () => {
+    const scenario = randomZkScenario(5, { healAtMs: 1000 });
+    const history = async () => {
+      const run = await runLinearizabilityWorkload(new ZkSimCluster(scenario), { clients: 3, paths: 2 });
+      return run.operations;
+    };
+    const first = await history();
+    expect(first.length).toBeGreaterThan(20);
+    expect(await history()).toEqual(first);
+  });
+});
