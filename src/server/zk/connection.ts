@@ -44,13 +44,18 @@ export interface ConnectionHost {
   readonly counters: ServerCounters;
   readonly logger: ZkServerLogger;
   readonly maxFrameBytes: number;
+  /**
+   * Largest buffer/ustring field inside a record: jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize,
+   * which defaults to jute.maxbuffer (BinaryInputArchive.checkLength).
+   */
+  readonly maxFieldBytes: number;
   readonly sessionlessTimeoutMs: number;
   readonly maxOutstandingRequests: number;
   now(): number;
   /** False while the server cannot serve: frames are then refused (NIOServerCnxn.readLength). */
   isServing(): boolean;
   /** The answer to a four-letter word (whitelist applied), or null to close without one. */
-  fourLetterWord(word: FourLetterWord, connection: ClientConnection): string | null;
+  fourLetterWord(word: FourLetterWord): string | null;
   /** This connection now serves the session; any other connection of it on this server is closed. */
   claimSession(sessionId: bigint, connection: ClientConnection): void;
   /** Gives up the session if this connection owns it; true when it did. */
@@ -248,7 +253,7 @@ export class ClientConnection implements ConnectionView {
     this.counters.packetsReceived++;
     this.host.counters.packetsReceived++;
     this.log('info', 'processing four-letter word', { command: word });
-    const text = this.host.fourLetterWord(word, this);
+    const text = this.host.fourLetterWord(word);
     if (text === null) {
       this.destroy('four-letter word without an answer', { command: word }, 'debug');
       return;
@@ -263,7 +268,7 @@ export class ClientConnection implements ConnectionView {
     this.host.counters.packetsReceived++;
     let request: ConnectRequest;
     try {
-      request = decodeConnectRequest(frame);
+      request = decodeConnectRequest(frame, { maxFieldBytes: this.host.maxFieldBytes });
     } catch (err) {
       if (!(err instanceof JuteDecodeError)) throw err;
       this.destroy('malformed ConnectRequest', { error: err.message }, 'warn');
@@ -359,7 +364,7 @@ export class ClientConnection implements ConnectionView {
     }
     let request: WireRequest;
     try {
-      request = decodeRequest(header, body);
+      request = decodeRequest(header, body, { maxFieldBytes: this.host.maxFieldBytes });
     } catch (err) {
       if (!(err instanceof JuteDecodeError)) throw err;
       if (header.type === OpCode.auth || header.type === OpCode.sasl) {

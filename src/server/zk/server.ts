@@ -112,7 +112,8 @@ export class ZkServer {
       maxOutstandingRequests: options.maxOutstandingRequests ?? DEFAULT_MAX_OUTSTANDING_REQUESTS,
       now: () => self.now(),
       isServing: () => self.isServing(),
-      fourLetterWord: (word, connection) => self.fourLetterWord(word, connection),
+      maxFieldBytes: 2 * this.maxFrameBytes,
+      fourLetterWord: (word) => self.fourLetterWord(word),
       claimSession: (sessionId, connection) => self.claimSession(sessionId, connection),
       releaseSession: (sessionId, connection) => self.releaseSession(sessionId, connection),
       ownerOf: (sessionId) => self.owners.get(sessionId),
@@ -125,7 +126,14 @@ export class ZkServer {
     if (this.server !== undefined) return Promise.reject(new Error('ZkServer is already listening'));
     if (this.closed) return Promise.reject(new Error('ZkServer is closed'));
     // Half-open: frames a client sent before its FIN are processed before the connection closes.
-    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      try {
+        this.accept(socket);
+      } catch (err) {
+        (this.logger.error ?? this.logger.warn).call(this.logger, { error: String(err) }, 'internal error accepting a connection');
+        socket.destroy();
+      }
+    });
     this.server = server;
     this.startedMs = this.now();
     return new Promise((resolve, reject) => {
@@ -215,8 +223,7 @@ export class ZkServer {
     return true;
   }
 
-  private fourLetterWord(word: FourLetterWord, connection: ClientConnection): string | null {
-    void connection;
+  private fourLetterWord(word: FourLetterWord): string | null {
     if (!this.fourLetterWords.has(word)) return notWhitelistedReply(word);
     return renderFourLetterWord(word, this.fourLetterEnv());
   }

@@ -217,6 +217,28 @@ describe('requests and replies', () => {
     again.socket.destroy();
   });
 
+  it('frames up to jute.maxbuffer pass whole (a node of ~1 MB written and read back); a configured smaller limit closes', async () => {
+    const s = await rawSession(port(1));
+    const big = Buffer.alloc(1_000_000, 0x61);
+    big.write('head', 0);
+    big.write('tail', big.length - 4);
+    expect((await request(s, 1, { op: 'create', path: '/big', data: big, acl: OPEN_ACL_UNSAFE, flags: CreateMode.EPHEMERAL })).err).toBe(0);
+    const read = body(await request(s, 2, { op: 'getData', path: '/big', watch: false }), 'GetDataResponse');
+    expect(read.data?.equals(big)).toBe(true);
+    s.socket.destroy();
+
+    const small = new ZkServer({ service: cluster.ensemble.servers[1]!.service, port: 0, maxFrameBytes: 1024, logger: collectingLogger() });
+    await small.listen();
+    try {
+      const t = await rawSession(small.port);
+      expect((await request(t, 1, { op: 'setData', path: '/no-such-node', data: Buffer.alloc(900), version: -1 })).err).toBe(ErrorCode.NONODE);
+      t.socket.write(encodeRequest(2, { op: 'setData', path: '/no-such-node', data: Buffer.alloc(2000), version: -1 }));
+      await t.closed;
+    } finally {
+      await small.close();
+    }
+  });
+
   it('closeSession answers, closes the connection and ends the session everywhere', async () => {
     const s = await rawSession(port(1));
     const { sessionId } = s.connect;
