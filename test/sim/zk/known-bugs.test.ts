@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionListener } from '../../../src/node/service.js';
 import { CreateMode, ErrorCode, OPEN_ACL_UNSAFE } from '../../../src/protocol/zookeeper.js';
-import { checkAnsweredWritesApplied } from '../../../src/sim/zk/checks.js';
+import { checkAnsweredWritesApplied, checkZnodeHistory } from '../../../src/sim/zk/checks.js';
 import { SimZkClient } from '../../../src/sim/zk/client.js';
 import { ZkSimCluster } from '../../../src/sim/zk/cluster.js';
 import { calmZkScenario, randomZkScenario } from '../../../src/sim/zk/scenario.js';
@@ -31,6 +31,25 @@ describe('known service defects (reproductions)', () => {
     const fixed = new ZkSimCluster(randomZkScenario(13, { healAtMs: 2000 }));
     const fixedRun = await runLinearizabilityWorkload(fixed, { clients: 4, paths: 3 });
     expect(checkAnsweredWritesApplied(fixed, fixedRun.clients.flatMap((c) => c.answeredWrites))).toBeNull();
+  });
+
+  it('a write forwarded before its session moved is retried by the old server and applied twice, after the session\'s later write (seed 225)', async () => {
+    // Client 3 sends setData "c3.37" through n3 while n3 has no quorum (n2 partitioned away, n1
+    // crashed). With no answer for 2/3 of its session timeout the client moves to n1 and writes
+    // "c3.38" through a new attachment. After the heal a copy of "c3.37" (command 3.39) is chosen at
+    // zxid 0x2_00000087, "c3.38" at 0x3_00000089, and then n3's forward retry of command 3.39 again
+    // at 0x3_0000008c: the per-session de-duplication only remembers the session's latest attachment
+    // (n1's), so the copy is applied a second time, after the session's later write. The final value,
+    // "c3.37" at version 8, is explained by no order of the client's operations.
+    const scenario = randomZkScenario(225, { healAtMs: 2000, wipe: true });
+    const cluster = new ZkSimCluster(scenario);
+    const run = await runLinearizabilityWorkload(cluster, { clients: 4, paths: 3 });
+    expect(checkZnodeHistory(run.operations).violation).toMatch(/getData \/lin\/k1 -> OK "c3\.37" v8/);
+    const decoder = new TextDecoder();
+    for (const server of cluster.upServers()) {
+      const applies = server.applied.filter((a) => a.txn.type === 'setData' && decoder.decode(a.txn.data) === 'c3.37');
+      expect(applies.map((a) => a.sessionHex)).toEqual(['300000000000000', '300000000000000']);
+    }
   });
 
   it('a session the leader expires is reported as Closed, not Expired, to its client when that client is attached to the leader', async () => {
