@@ -88,6 +88,22 @@ export async function expireByPartition(ensemble: EmbeddedEnsemble, client: ZooK
   }
 }
 
+/** Resolve once the children of `path` satisfy `check`, re-reading on each child watch. */
+export async function children(client: ZooKeeperClient, path: string, check: (names: string[]) => boolean): Promise<void> {
+  for (let round = 0; round < 100; round++) {
+    let wake = (): void => undefined;
+    const changed = new Promise<void>((resolve) => (wake = resolve));
+    const names = await client.getChildren(path, () => wake()).catch(async () => {
+      // Not there yet: wake on its creation instead (at once if it came meanwhile).
+      if ((await client.exists(path, () => wake())) !== null) wake();
+      return [];
+    });
+    if (check(names)) return;
+    await within(changed, `children of ${path}`);
+  }
+  throw new Error(`children of ${path} never as expected`);
+}
+
 export const text = (data: Uint8Array): string => new TextDecoder().decode(data);
 
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

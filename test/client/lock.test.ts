@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EmbeddedEnsemble, ZooKeeperClient } from '../../src/client/index.js';
 import { Lock, ReadWriteLock, RecipeTimeoutError } from '../../src/client/recipes/index.js';
 import type { LockLossReason } from '../../src/client/recipes/index.js';
-import { connect, expireByPartition, followerId, range, sessionEnded, startEnsemble, within } from './helpers.js';
+import { children, connect, expireByPartition, followerId, range, sessionEnded, startEnsemble, within } from './helpers.js';
 
 let ensemble: EmbeddedEnsemble;
 let clients: ZooKeeperClient[];
@@ -17,17 +17,8 @@ afterAll(async () => {
   await ensemble.stop();
 });
 
-/** Resolve once `path` has `n` children, re-checking on each child watch. */
-async function childrenCount(client: ZooKeeperClient, path: string, n: number): Promise<void> {
-  for (let round = 0; round < 100; round++) {
-    let wake = (): void => undefined;
-    const changed = new Promise<void>((resolve) => (wake = resolve));
-    const children = await client.getChildren(path, () => wake()).catch(() => []);
-    if (children.length >= n) return;
-    await within(changed, `${n} children under ${path}`);
-  }
-  throw new Error(`${path} never reached ${n} children`);
-}
+/** Resolve once `path` has at least `n` children. */
+const childrenCount = (client: ZooKeeperClient, path: string, n: number): Promise<void> => children(client, path, (names) => names.length >= n);
 
 describe('Lock', () => {
   it('never has two holders; fencing tokens strictly increase in acquisition order', async () => {
