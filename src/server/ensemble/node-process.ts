@@ -33,6 +33,8 @@ import type { NodeStatus, PeerStatus } from './admin.js';
 import { membership } from './config.js';
 import type { ServerConfig } from './config.js';
 import { deriveTimings } from './timings.js';
+import { ZkServer } from '../zk/index.js';
+import type { ZkStatsProvider } from '../zk/index.js';
 
 /** Exit codes of a server process. */
 export const EXIT_CODE = Object.freeze({
@@ -46,6 +48,12 @@ export const EXIT_CODE = Object.freeze({
 
 /** Directory under dataDir (and dataLogDir) holding statekeeper's files, beside ZooKeeper's `myid`. */
 export const STATE_SUBDIRECTORY = 'statekeeper';
+
+/**
+ * Longest pause between attempts to dial a peer that is down. The bus default (5 s) suits a WAN;
+ * in an ensemble a restarted server should be back in the quorum within about a second.
+ */
+export const PEER_RECONNECT_MAX_MS = 1000;
 
 /** Buckets of the fsync latency histogram (seconds): 50 µs to 1 s. */
 const FSYNC_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -72,6 +80,7 @@ export class StatekeeperServer {
   readonly tcpBus: TcpBus<PeerMessage> | undefined;
   readonly registry: Registry;
   private admin: Server | undefined;
+  private zk: ZkServer | undefined;
   private readonly isVoter: boolean;
   private recovering: boolean;
   private readonly startedMs = Date.now();
@@ -121,6 +130,7 @@ export class StatekeeperServer {
       application: {
         apply: (command, at) => {
           metrics.applied.inc();
+          // The node replays its learned log at start(), once the service below exists.
           return service!.apply(command, at);
         },
       },
@@ -179,6 +189,7 @@ export class StatekeeperServer {
         peers,
         secret: config.secret!,
         logger: logger.child({ component: 'bus' }),
+        limits: { reconnectMaxMs: PEER_RECONNECT_MAX_MS },
         ...(config.tls === undefined ? {} : { tls: { key: config.tls.key, cert: config.tls.cert, ca: config.tls.ca } }),
       });
     }
@@ -271,19 +282,60 @@ export class StatekeeperServer {
 
   // ---------------------------------------------------------------- client port
 
-  /**
-   * HOOK(src/server/zk): start the ZooKeeper wire server here once src/server/zk lands:
-   * `new ZkServer({ service: this.service, host: this.config.clientPortAddress, port: this.config.clientPort, ... })`
-   * with maxClientCnxns, juteMaxBufferBytes and fourLetterWords from the config. Until then nothing
-   * listens on clientPort.
-   */
+  /** The ZooKeeper client port (src/server/zk), when the config names one. */
+  get clientServer(): ZkServer | undefined {
+    return this.zk;
+  }
+
   private async startClientPort(): Promise<void> {
-    if (this.config.clientPort === undefined) return;
-    this.logger.warn({ event: 'no-client-port', clientPort: this.config.clientPort }, `n${this.id}: the ZooKeeper client port is not available in this build; nothing listens on ${this.config.clientPort}`);
+    const config = this.config;
+    if (config.clientPort === undefined) return;
+    const zk = new ZkServer({
+      service: this.service,
+      host: config.clientPortAddress,
+      port: config.clientPort,
+      maxClientCnxns: config.maxClientCnxns,
+      maxFrameBytes: config.juteMaxBufferBytes,
+      fourLetterWords: config.fourLetterWords,
+      logger: this.logger.child({ component: 'zk' }),
+      stats: this.zkStats(),
+    });
+    await zk.listen();
+    this.zk = zk;
   }
 
   private async stopClientPort(): Promise<void> {
-    // HOOK(src/server/zk): close the ZooKeeper wire server.
+    await this.zk?.close();
+  }
+
+  /** What the four-letter words (srvr, mntr, conf) say about this server, in ZooKeeper's terms. */
+  private zkStats(): ZkStatsProvider {
+    const config = this.config;
+    const state = (): string => {
+      if (config.standalone) return 'standalone';
+      const role = this.role();
+      return role === 'leader' || role === 'follower' || role === 'observer' ? role : 'looking';
+    };
+    return {
+      serverState: state,
+      isServing: () => this.isServing(),
+      peerState: () => {
+        const s = state();
+        return s === 'leader' ? 'leading - broadcast' : s === 'follower' ? 'following - broadcast' : s === 'observer' ? 'observing - broadcast' : s;
+      },
+      conf: () => [
+        ['dataDir', config.dataDir],
+        ['dataLogDir', config.dataLogDir],
+        ['tickTime', config.tickTimeMs],
+        ['maxClientCnxns', config.maxClientCnxns],
+        ['minSessionTimeout', config.minSessionTimeoutMs],
+        ['maxSessionTimeout', config.maxSessionTimeoutMs],
+        ['serverId', config.myid],
+        ['initLimit', config.initLimitTicks],
+        ['syncLimit', config.syncLimitTicks],
+        ['peerType', this.isVoter ? 0 : 1],
+      ],
+    };
   }
 
   // ---------------------------------------------------------------- internals
@@ -364,6 +416,7 @@ export class StatekeeperServer {
     gauge('statekeeper_last_zxid', 'Last zxid applied to this server tree', () => Number(this.service.lastZxid));
     gauge('statekeeper_commit_slot', 'Every log slot up to here is chosen and applied here', () => this.node.appliedSlot);
     gauge('statekeeper_sessions', 'Client sessions attached to this server', () => this.service.sessionCount);
+    gauge('statekeeper_client_connections', 'Open connections on the ZooKeeper client port', () => this.zk?.connectionCount ?? 0);
     gauge('statekeeper_peers_connected', 'Peer links that are up', () => this.tcpBus?.stats().peers.filter((p) => p.connected).length ?? 0);
     gauge('statekeeper_serving', '1 when the server can take client requests', () => (this.isServing() ? 1 : 0));
     gauge('statekeeper_uptime_seconds', 'Seconds since this server started', () => (Date.now() - this.startedMs) / 1000);

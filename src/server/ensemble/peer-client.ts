@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import { TcpBus, silentTcpBusLogger } from '../../bus/tcp/index.js';
 import type { PeerAddress, TcpBusLogger } from '../../bus/tcp/index.js';
+import { initialSessionId } from '../../node/service.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { ClientReply, Command, PeerMessage } from '../../protocol/messages.js';
 import { CreateMode, OPEN_ACL_UNSAFE } from '../../protocol/zookeeper.js';
@@ -24,6 +25,10 @@ export const DEFAULT_PEER_CLIENT_RETRY_MS = 250;
 export const DEFAULT_NO_LEADER_BACKOFF_MS = 20;
 /** Give up on a command after this long. */
 export const DEFAULT_PEER_CLIENT_TIMEOUT_MS = 30_000;
+/** Timeout of the session `openSession` creates (writes need a live session, as in ZooKeeper). */
+export const DEFAULT_PEER_SESSION_TIMEOUT_MS = 20_000;
+/** Session keepalives per session timeout (ZooKeeper clients ping at a third of it, too). */
+const TOUCHES_PER_TIMEOUT = 3;
 /** Commands waiting for an answer at once; more are refused rather than queued without bound. */
 export const MAX_PENDING_PEER_COMMANDS = 10_000;
 
@@ -70,6 +75,7 @@ export class PeerClient {
   private leaderGuess: NodeId;
   private subscription: Subscription | undefined;
   private closed = false;
+  private session: { readonly id: bigint; readonly timer: NodeJS.Timeout } | undefined;
 
   private constructor(private readonly opts: PeerClientOptions) {
     this.id = opts.id;
@@ -122,6 +128,29 @@ export class PeerClient {
     });
   }
 
+  /**
+   * Create a session in the replicated sessions table (writes of the tree need one, exactly as a
+   * ZooKeeper client's do) and keep it alive by touching it at the leader. Resolves with its id.
+   */
+  async openSession(timeoutMs = DEFAULT_PEER_SESSION_TIMEOUT_MS): Promise<bigint> {
+    if (this.session !== undefined) return this.session.id;
+    // ZooKeeper's scheme with this client's id in the top byte: unique beside the servers' sessions.
+    const sessionId = initialSessionId(this.id, Date.now());
+    await this.submitTxn({ type: 'createSession', sessionId, timeoutMs, passwordHex: randomBytes(16).toString('hex') });
+    const hex = sessionId.toString(16);
+    const timer = setInterval(() => {
+      this.bus.send({ from: this.id, to: this.leaderGuess, msg: { type: 'SessionTouch', sessions: [hex] } });
+    }, Math.max(1, Math.floor(timeoutMs / TOUCHES_PER_TIMEOUT)));
+    timer.unref();
+    this.session = { id: sessionId, timer };
+    return sessionId;
+  }
+
+  /** The session `openSession` created (0n before that). */
+  get sessionId(): bigint {
+    return this.session?.id ?? 0n;
+  }
+
   /** Propose a tree transaction, shaped as the coordination service logs it. */
   submitTxn(txn: TreeTxn, options: { timeoutMs?: number } = {}): Promise<SubmitResult> {
     return this.submit(serviceCommand(txn), options);
@@ -131,6 +160,8 @@ export class PeerClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // The session is left to expire at the leader (like a client that vanished).
+    clearInterval(this.session?.timer);
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new PeerClientError('PeerClient closed'));
@@ -193,12 +224,12 @@ export function serviceCommand(txn: TreeTxn): { t: TreeTxn } {
   return { t: txn };
 }
 
-/** A persistent create with an open ACL, as an anonymous requester. */
-export function createTxn(path: string, data: Uint8Array): TreeTxn {
-  return { type: 'create', sessionId: 0n, auth: [], path, data, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT };
+/** A persistent create with an open ACL by session `sessionId` (without authenticated ids). */
+export function createTxn(sessionId: bigint, path: string, data: Uint8Array): TreeTxn {
+  return { type: 'create', sessionId, auth: [], path, data, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT };
 }
 
-/** An unconditional setData, as an anonymous requester. */
-export function setDataTxn(path: string, data: Uint8Array): TreeTxn {
-  return { type: 'setData', sessionId: 0n, auth: [], path, data, version: -1 };
+/** An unconditional setData by session `sessionId` (without authenticated ids). */
+export function setDataTxn(sessionId: bigint, path: string, data: Uint8Array): TreeTxn {
+  return { type: 'setData', sessionId, auth: [], path, data, version: -1 };
 }
