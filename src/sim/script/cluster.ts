@@ -277,11 +277,16 @@ export class ScriptCluster {
     this.scheduler.runUntil(this.scheduler.now() + ms);
   }
 
-  /** Run until no message is in flight (true), or give up after `maxMs` of virtual time (false). */
+  /**
+   * Run until the network is quiet (true), or give up after `maxMs` of virtual time (false). Quiet:
+   * no message in flight and no store with unsynced writes, since a node holds back the sends that
+   * depend on a write until it is durable.
+   */
   deliverAll(maxMs: number): boolean {
-    if (this.network.inFlight === 0) return true;
-    this.scheduler.runUntil(this.scheduler.now() + maxMs, () => this.network.inFlight === 0);
-    return this.network.inFlight === 0;
+    const quiet = () => this.network.inFlight === 0 && [...this.storages.values()].every((s) => !s.dirty);
+    if (quiet()) return true;
+    this.scheduler.runUntil(this.scheduler.now() + maxMs, quiet);
+    return quiet();
   }
 
   partition(groups: readonly (readonly NodeId[])[]): void {
