@@ -5,7 +5,7 @@
  * service (see connection.ts for the per-connection protocol).
  */
 import { createServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { CoordinationService } from '../../node/service.js';
 import type { FourLetterWord } from '../jute/index.js';
 import { ClientConnection } from './connection.js';
@@ -150,9 +150,14 @@ export class ZkServer {
 
   /** The bound port (after {@link listen}). */
   get port(): number {
+    const port = this.boundPort();
+    if (port < 0) throw new Error('ZkServer is not listening');
+    return port;
+  }
+
+  private boundPort(): number {
     const address = this.server?.address();
-    if (address === null || address === undefined || typeof address === 'string') throw new Error('ZkServer is not listening');
-    return (address as AddressInfo).port;
+    return address === null || address === undefined || typeof address === 'string' ? -1 : address.port;
   }
 
   /** Open client connections (four-letter-word connections included while they answer). */
@@ -232,7 +237,7 @@ export class ZkServer {
     const stats = this.stats;
     const service = this.service;
     const conf: StatEntry[] = [
-      ['clientPort', this.server === undefined ? -1 : this.port],
+      ['clientPort', this.boundPort()],
       ['secureClientPort', -1],
       ['maxClientCnxns', this.maxClientCnxns],
       ['minSessionTimeout', service.minSessionTimeoutMs],
