@@ -5,6 +5,7 @@
 import { EmbeddedEnsemble } from '../../client/ensemble.js';
 import { ZkServer, consensusStatsProvider, silentZkLogger } from '../zk/index.js';
 import type { ZkServerLogger } from '../zk/index.js';
+import type { DataTreeOptions } from '../../tree/index.js';
 
 /** Bound on waiting for every node to know the leader after start. */
 export const STATEKEEPER_READY_TIMEOUT_MS = 10_000;
@@ -17,6 +18,8 @@ export interface StatekeeperZkOptions {
   /** tickTime (default 2000, as ZooKeeper's default, so session timeouts negotiate alike). */
   readonly tickMs?: number;
   readonly logger?: ZkServerLogger;
+  /** Data tree options (superDigest, maxDataBytes, ttlNodesEnabled). */
+  readonly tree?: DataTreeOptions;
 }
 
 /** A running statekeeper ensemble reachable through ZooKeeper's wire protocol. */
@@ -30,7 +33,7 @@ export interface StatekeeperZk {
 
 /** Starts the ensemble and a ZkServer (all four-letter words on) per node; resolves once every node knows the leader. */
 export async function startStatekeeperZk(options: StatekeeperZkOptions = {}): Promise<StatekeeperZk> {
-  const ensemble = await EmbeddedEnsemble.start({ nodes: options.nodes ?? 3, tickMs: options.tickMs ?? 2000 });
+  const ensemble = await EmbeddedEnsemble.start({ nodes: options.nodes ?? 3, tickMs: options.tickMs ?? 2000, ...(options.tree === undefined ? {} : { tree: options.tree }) });
   const servers: ZkServer[] = [];
   try {
     for (const s of ensemble.servers) {
