@@ -219,22 +219,10 @@ export function edgeCases<TSnapshot extends { value: unknown; context: unknown }
   exploration: ModelExploration<TSnapshot, TEvent>,
 ): { readonly cases: ModelStep<TSnapshot, TEvent>[][]; readonly states: number; readonly edges: number } {
   const { prefixes, adjacency, initialKey } = explore(exploration);
-  const start: ModelStep<TSnapshot, TEvent> = { event: null, state: adjacency[initialKey]!.state };
-  const follow = (events: readonly TEvent[]): ModelStep<TSnapshot, TEvent>[] => {
-    const steps = [start];
-    let key = initialKey;
-    for (const event of events) {
-      const edge = adjacency[key]?.transitions[JSON.stringify(event)];
-      if (edge === undefined) throw new Error(`the model graph has no edge ${JSON.stringify(event)} from ${key}`);
-      steps.push({ event, state: edge.state });
-      key = stateKey(edge.state);
-    }
-    return steps;
-  };
   const cases: ModelStep<TSnapshot, TEvent>[][] = [];
   let edges = 0;
   for (const [key, prefixEvents] of prefixes) {
-    const prefix = follow(prefixEvents);
+    const prefix = follow(adjacency, initialKey, prefixEvents);
     const loops: ModelStep<TSnapshot, TEvent>[] = [];
     for (const edge of Object.values(adjacency[key]?.transitions ?? {})) {
       edges++;
@@ -247,11 +235,61 @@ export function edgeCases<TSnapshot extends { value: unknown; context: unknown }
   return { cases, states: prefixes.size, edges };
 }
 
+/**
+ * One test case per simple path (no state visited twice) of the model, from @xstate/graph's
+ * getSimplePaths: every order in which the model can move through its states, for small models.
+ */
+export function simplePathCases<TSnapshot extends { value: unknown; context: unknown }, TEvent extends { type: string }>(
+  exploration: ModelExploration<TSnapshot, TEvent>,
+): ModelStep<TSnapshot, TEvent>[][] {
+  const options = traversalOptions(exploration);
+  const adjacency = getAdjacencyMap(exploration.model, options as never) as unknown as Adjacency<TSnapshot, TEvent>;
+  const paths = createTestModel(exploration.model, { input: exploration.input } as never).getSimplePaths(options as never);
+  const initialKey = Object.keys(adjacency)[0]!;
+  return paths.map((path) =>
+    follow(
+      adjacency,
+      initialKey,
+      (path.steps as unknown as { event: TEvent }[]).map((s) => s.event).filter((e) => e.type !== 'xstate.init'),
+    ),
+  );
+}
+
+/** Steps along the graph from its initial state: each event's edge gives the state it leads to. */
+function follow<TSnapshot extends { value: unknown; context: unknown }, TEvent extends { type: string }>(
+  adjacency: Adjacency<TSnapshot, TEvent>,
+  initialKey: string,
+  events: readonly TEvent[],
+): ModelStep<TSnapshot, TEvent>[] {
+  const steps: ModelStep<TSnapshot, TEvent>[] = [{ event: null, state: adjacency[initialKey]!.state }];
+  let key = initialKey;
+  for (const event of events) {
+    const edge = adjacency[key]?.transitions[JSON.stringify(event)];
+    if (edge === undefined) throw new Error(`the model graph has no edge ${JSON.stringify(event)} from ${key}`);
+    steps.push({ event, state: edge.state });
+    key = stateKey(edge.state);
+  }
+  return steps;
+}
+
 /** The events of the shortest path to every state of the model (random walks start from these). */
 export function statePaths<TSnapshot extends { value: unknown; context: unknown }, TEvent extends { type: string }>(
   exploration: ModelExploration<TSnapshot, TEvent>,
 ): TEvent[][] {
   return [...explore(exploration).prefixes.values()];
+}
+
+function traversalOptions<TSnapshot, TEvent>(exploration: ModelExploration<TSnapshot, TEvent>) {
+  return {
+    input: exploration.input,
+    events: exploration.events,
+    stopWhen: exploration.stopWhen,
+    serializeState: stateKey,
+    serializeEvent: (event: TEvent) => JSON.stringify(event),
+    // One path per state, even where it is the prefix of another.
+    allowDuplicatePaths: true,
+    limit: MAX_MODEL_STATES_VISITED,
+  };
 }
 
 type Adjacency<TSnapshot, TEvent> = Record<
@@ -262,16 +300,7 @@ type Adjacency<TSnapshot, TEvent> = Record<
 function explore<TSnapshot extends { value: unknown; context: unknown }, TEvent extends { type: string }>(
   exploration: ModelExploration<TSnapshot, TEvent>,
 ): { prefixes: Map<string, TEvent[]>; adjacency: Adjacency<TSnapshot, TEvent>; initialKey: string } {
-  const options = {
-    input: exploration.input,
-    events: exploration.events,
-    stopWhen: exploration.stopWhen,
-    serializeState: stateKey,
-    serializeEvent: (event: TEvent) => JSON.stringify(event),
-    // One path per state, even where it is the prefix of another.
-    allowDuplicatePaths: true,
-    limit: MAX_MODEL_STATES_VISITED,
-  };
+  const options = traversalOptions(exploration);
   // createTestModel also checks the model is fit for it (no `after`, `invoke` or delayed actions).
   // Passing `events` to getShortestPaths replaces createTestModel's default of one bare event per
   // handled type, which would offer, for instance, a timer that is not due.

@@ -9,7 +9,7 @@ import type { SnapshotFrom } from 'xstate';
 import { electionMachine } from '../../machines/election/machine.js';
 import type { ElectionInput } from '../../machines/election/types.js';
 import type { LogPosition } from '../../src/protocol/messages.js';
-import { Coverage, edgeCases, expectFullCoverage, expectSame, idsOfMask, randomWalk, RealDriver, replayCase, statePaths } from './driver.js';
+import { Coverage, edgeCases, expectFullCoverage, expectSame, idsOfMask, randomWalk, RealDriver, replayCase, simplePathCases, statePaths } from './driver.js';
 import type { ModelExploration } from './driver.js';
 import { electionModel, LOCAL_LOG, MODEL_TIMINGS, STALE_LOG, UP_TO_DATE_LOG } from './election.model.js';
 import type { ElectionModelEvent, ElectionModelInput } from './election.model.js';
@@ -155,6 +155,21 @@ describe('election statechart against its model', () => {
     expect(fiveVoterEdges).toBeGreaterThan(1000);
     expect(loneVoterEdges).toBeGreaterThan(20);
     expectFullCoverage(coverage);
+  });
+
+  it('follows the model along every simple path of a lone voter (getSimplePaths)', () => {
+    // A lone voter is its own quorum: its life is timers and news of higher epochs, in any order.
+    const input: ElectionModelInput = { self: SELF, voters: [SELF], epoch: 0, votedFor: null };
+    const lifeEvents = (snapshot: ModelSnapshot): ElectionModelEvent[] =>
+      eventsFor(snapshot).filter((e) => ['ELECTION_TIMEOUT', 'BEAT', 'CHECK', 'ObservedEpoch'].includes(e.type) || (e.type === 'Heartbeat' && e.epoch > snapshot.context.epoch));
+    const cases = simplePathCases({ model: electionModel, input, events: lifeEvents, stopWhen: stopExploring });
+    for (const steps of cases) {
+      const driver = new RealDriver(electionMachine, realInput(input));
+      replayCase(steps, driver, perform, expectAgreement);
+      driver.stop();
+    }
+    expect(cases.length).toBeGreaterThan(20);
+    expect(Math.max(...cases.map((c) => c.length))).toBeGreaterThan(6);
   });
 
   const fiveVoters: ElectionModelInput = { self: SELF, voters: VOTERS, epoch: 0, votedFor: null };
