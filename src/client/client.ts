@@ -322,7 +322,12 @@ export class ZooKeeperClient {
       const server = candidates[Math.floor(Math.random() * candidates.length)];
       if (server !== undefined && this.grant !== undefined) {
         const grant = await server.service.openSession(
-          { sessionId: this.grant.sessionId, passwordHex: this.grant.passwordHex, timeoutMs: this.grant.timeoutMs },
+          {
+            sessionId: this.grant.sessionId,
+            passwordHex: this.grant.passwordHex,
+            timeoutMs: this.grant.timeoutMs,
+            lastZxidSeen: this.lastZxidSeen,
+          },
           this.listener(server),
         );
         if (!('err' in grant)) {

@@ -99,6 +99,8 @@ interface ServiceCommand {
   readonly s?: string;
   readonly a?: string;
   readonly c?: number;
+  /** This attachment takes the session over (a new session, or a client that moved servers). */
+  readonly own?: true;
   readonly t: TreeTxn;
 }
 
@@ -116,8 +118,8 @@ interface LocalSession {
   readonly queue: QueuedRequest[];
   busy: boolean;
   auth: AclId[];
-  /** This attachment of the session to this server (a client that moves gets a new one). */
-  readonly attachment: string;
+  /** This attachment of the session to this server (a client that moves, or loses a write, gets a new one). */
+  attachment: string;
   /** Writes this attachment has sent through the log, one at a time, so the counter orders them. */
   writeCount: number;
   touched: boolean;
@@ -133,13 +135,23 @@ interface PendingWrite {
 type ServiceApplyResult = { err: number; zxid: bigint; path?: string; stat?: Stat; results?: readonly OpResult[] };
 
 export const DEFAULT_FORWARD_RETRY_MS = 500;
+/** Writes one session may have in flight at once (ZooKeeper pipelines a session's requests too). */
+export const MAX_PIPELINED_WRITES = 64;
+
+const WRITE_OPS: ReadonlySet<ZkRequest['op']> = new Set(['create', 'delete', 'setData', 'setACL', 'check', 'multi', 'sync']);
+function isWrite(r: ZkRequest): boolean {
+  return WRITE_OPS.has(r.op);
+}
 
 export class CoordinationService implements Application {
   readonly tree: DataTree;
   readonly watches = new WatchManager();
   private readonly opts: ServiceOptions;
   private readonly sessions = new Map<bigint, LocalSession>();
-  /** Replicated: per session, the attachment and write counter last applied (drops retried forwards). */
+  /**
+   * Replicated: per session, the attachment that owns it and the last write counter applied from it.
+   * Writes from any other attachment are refused (SESSIONMOVED), retried forwards are dropped.
+   */
   private readonly lastApplied = new Map<string, { attachment: string; count: number }>();
   private readonly bootNonce: string;
   private attachCounter = 0;
@@ -208,17 +220,23 @@ export class CoordinationService implements Application {
    * unknown session, AUTHFAILED for a wrong password.
    */
   async openSession(
-    req: { sessionId: bigint; passwordHex?: string; timeoutMs: number; auth?: readonly AclId[] },
+    req: { sessionId: bigint; passwordHex?: string; timeoutMs: number; auth?: readonly AclId[]; lastZxidSeen?: bigint },
     listener: SessionListener,
   ): Promise<SessionGrant | { err: number }> {
     if (req.sessionId === 0n) {
       const timeoutMs = Math.min(this.maxSessionTimeoutMs, Math.max(this.minSessionTimeoutMs, req.timeoutMs));
       const sessionId = this.nextSessionId++;
       const passwordHex = Buffer.from((this.opts.randomBytes ?? randomBytes)(16)).toString('hex');
-      const result = await this.write({ type: 'createSession', sessionId, timeoutMs, passwordHex }, undefined);
+      const s = this.newSession(sessionId, passwordHex, timeoutMs, listener, req.auth);
+      const result = await this.write({ type: 'createSession', sessionId, timeoutMs, passwordHex }, s, true);
       if (result.err !== ErrorCode.OK) return { err: result.err };
-      this.attach(sessionId, passwordHex, timeoutMs, listener, req.auth);
+      this.sessions.set(sessionId, s);
       return { sessionId, passwordHex, timeoutMs };
+    }
+    if (req.lastZxidSeen !== undefined && req.lastZxidSeen > this.lastZxidValue) {
+      // ZooKeeper refuses a client that has seen more than this server: catch up first.
+      await this.write({ type: 'noop' }, undefined);
+      if (req.lastZxidSeen > this.lastZxidValue) return { err: ErrorCode.CONNECTIONLOSS };
     }
     let info = this.tree.getSession(req.sessionId);
     if (info === undefined) {
@@ -230,13 +248,14 @@ export class CoordinationService implements Application {
     if (req.passwordHex !== undefined && info.passwordHex !== undefined && req.passwordHex !== info.passwordHex) {
       return { err: ErrorCode.AUTHFAILED };
     }
-    const existing = this.sessions.get(req.sessionId);
-    if (existing !== undefined) {
-      existing.listener = listener;
-      existing.touched = true;
-      return { sessionId: existing.id, passwordHex: existing.passwordHex, timeoutMs: existing.timeoutMs };
-    }
-    this.attach(req.sessionId, info.passwordHex ?? '', info.timeoutMs, listener, req.auth);
+    this.detach(req.sessionId);
+    // A new attachment takes the session over through the log, so writes still in flight from the
+    // server it left can never be applied after its own (they get SESSIONMOVED instead).
+    const s = this.newSession(req.sessionId, info.passwordHex ?? '', info.timeoutMs, listener, req.auth);
+    const claimed = await this.write({ type: 'noop' }, s, true);
+    if (claimed.err !== ErrorCode.OK) return { err: claimed.err };
+    if (this.tree.getSession(req.sessionId) === undefined) return { err: ErrorCode.SESSIONEXPIRED };
+    this.sessions.set(req.sessionId, s);
     return { sessionId: req.sessionId, passwordHex: info.passwordHex ?? '', timeoutMs: info.timeoutMs };
   }
 
@@ -244,8 +263,16 @@ export class CoordinationService implements Application {
   detach(sessionId: bigint): void {
     const s = this.sessions.get(sessionId);
     if (s === undefined) return;
+    s.closed = true;
     this.sessions.delete(sessionId);
     this.watches.removeSession(sessionId);
+    // Stop retrying its forwarded writes: whatever is not applied yet is the client's to resend.
+    for (const [id, p] of this.pending) {
+      if ((p.command.payload as ServiceCommand).a !== s.attachment) continue;
+      this.pending.delete(id);
+      this.opts.clock.clearTimeout(p.timer);
+      p.done({ err: ErrorCode.CONNECTIONLOSS, zxid: this.lastZxidValue });
+    }
   }
 
   /** A ping: the session is alive. */
@@ -275,8 +302,8 @@ export class CoordinationService implements Application {
     });
   }
 
-  private attach(sessionId: bigint, passwordHex: string, timeoutMs: number, listener: SessionListener, auth?: readonly AclId[]): void {
-    this.sessions.set(sessionId, {
+  private newSession(sessionId: bigint, passwordHex: string, timeoutMs: number, listener: SessionListener, auth?: readonly AclId[]): LocalSession {
+    return {
       id: sessionId,
       hex: sessionId.toString(16),
       passwordHex,
@@ -289,22 +316,41 @@ export class CoordinationService implements Application {
       writeCount: 0,
       touched: true,
       closed: false,
-    });
+    };
   }
 
+  /**
+   * Runs a session's requests in order. Writes are pipelined (up to MAX_PIPELINED_WRITES in flight,
+   * sent in order, applied in order); a read waits for every earlier request, so it sees the
+   * session's own writes and nothing that came after it; responses resolve in request order.
+   */
   private async drain(s: LocalSession): Promise<void> {
     s.busy = true;
-    while (s.queue.length > 0 && !s.closed) {
-      const item = s.queue[0]!;
-      let response: ZkResponse;
-      try {
-        response = await this.execute(s, item.request);
-      } catch (err) {
-        response = { err: ErrorCode.SYSTEMERROR, zxid: this.lastZxidValue };
-        void err;
+    let tail: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    for (;;) {
+      while (s.queue.length > 0 && !s.closed) {
+        const item = s.queue.shift()!;
+        if (!isWrite(item.request) || inFlight >= MAX_PIPELINED_WRITES) {
+          await tail;
+          if (s.closed) {
+            item.resolve({ err: ErrorCode.SESSIONEXPIRED, zxid: this.lastZxidValue });
+            break;
+          }
+        }
+        const response = this.execute(s, item.request).catch(() => ({ err: ErrorCode.SYSTEMERROR, zxid: this.lastZxidValue }));
+        if (isWrite(item.request)) {
+          inFlight++;
+          tail = tail.then(() => response).then((r) => {
+            inFlight--;
+            item.resolve(r);
+          });
+        } else {
+          item.resolve(await response);
+        }
       }
-      s.queue.shift();
-      item.resolve(response);
+      await tail;
+      if (s.queue.length === 0 || s.closed) break;
     }
     for (const item of s.queue.splice(0)) item.resolve({ err: ErrorCode.SESSIONEXPIRED, zxid: this.lastZxidValue });
     s.busy = false;
@@ -418,15 +464,36 @@ export class CoordinationService implements Application {
   // ---------------------------------------------------------------- writes through the log
 
   /** Propose a transaction and resolve once this server has applied it. */
-  private write(txn: TreeTxn, s: LocalSession | undefined): Promise<ServiceApplyResult> {
-    const id = `${this.opts.serverId}.${++this.commandCounter}`;
-    const payload: ServiceCommand = s === undefined ? { t: txn } : { s: s.hex, a: s.attachment, c: ++s.writeCount, t: txn };
+  private write(txn: TreeTxn, s: LocalSession | undefined, own = false): Promise<ServiceApplyResult> {
+    // Unique across lives of this server: a command of an earlier life may still commit after a restart.
+    const id = `${this.opts.serverId}.${this.bootNonce}.${++this.commandCounter}`;
+    const payload: ServiceCommand =
+      s === undefined ? { t: txn } : { s: s.hex, a: s.attachment, c: ++s.writeCount, ...(own ? { own: true as const } : {}), t: txn };
     const command: Command = { id, payload };
     return new Promise((resolve) => {
-      const p: PendingWrite = { command, done: resolve, timer: undefined };
+      const p: PendingWrite = {
+        command,
+        done: (result) => {
+          if (s !== undefined && (result.err === ErrorCode.SESSIONMOVED || result.err === ErrorCode.CONNECTIONLOSS)) {
+            // A write of this session was lost before it was chosen, so later ones were refused to keep
+            // the session's order: start a fresh attachment, as a client would after a connection loss.
+            if (payload.a === s.attachment && !s.closed && this.sessions.get(s.id) === s) this.reattach(s);
+            resolve({ ...result, err: ErrorCode.CONNECTIONLOSS });
+            return;
+          }
+          resolve(result);
+        },
+        timer: undefined,
+      };
       this.pending.set(id, p);
       this.forward(p, null);
     });
+  }
+
+  private reattach(s: LocalSession): void {
+    s.attachment = `${this.opts.serverId}.${this.bootNonce}.${++this.attachCounter}`;
+    s.writeCount = 0;
+    void this.write({ type: 'noop' }, s, true);
   }
 
   /** To the leader (this server's own proposer when it leads); retried until applied here. */
@@ -446,9 +513,13 @@ export class CoordinationService implements Application {
     const zxid = (BigInt(at.zxidEpoch) << 32n) | BigInt(at.zxidCounter);
     const c = command.payload as ServiceCommand;
     let result: ServiceApplyResult;
-    const last = c.s === undefined ? undefined : this.lastApplied.get(c.s);
-    if (last !== undefined && last.attachment === c.a && c.c !== undefined && c.c <= last.count) {
+    const owner = c.s === undefined ? undefined : this.lastApplied.get(c.s);
+    if (owner !== undefined && c.own !== true && owner.attachment !== c.a) {
+      result = { err: ErrorCode.SESSIONMOVED, zxid }; // from a server the session has left
+    } else if (owner !== undefined && owner.attachment === c.a && c.c !== undefined && c.c <= owner.count) {
       result = { err: ErrorCode.OK, zxid }; // a retried forward already applied: the first one answered
+    } else if (owner !== undefined && c.own !== true && c.c !== undefined && c.c > owner.count + 1) {
+      result = { err: ErrorCode.CONNECTIONLOSS, zxid }; // an earlier write of the session is missing: keep FIFO order
     } else {
       if (c.s !== undefined && c.a !== undefined && c.c !== undefined) this.lastApplied.set(c.s, { attachment: c.a, count: c.c });
       const applied = this.tree.apply(c.t, { zxid, timeMs: at.timeMs });
@@ -458,7 +529,7 @@ export class CoordinationService implements Application {
       if (applied.triggers.length > 0) {
         for (const n of this.watches.trigger(applied.triggers)) this.sessions.get(n.sessionId)?.listener.onWatch({ type: n.type, path: n.path });
       }
-      if (c.t.type === 'closeSession') this.endSession(c.t.sessionId, command.id);
+      if (c.t.type === 'closeSession') this.endSession(c.t.sessionId, c.s !== undefined);
     }
     const p = this.pending.get(command.id);
     if (p !== undefined) {
@@ -469,7 +540,7 @@ export class CoordinationService implements Application {
     return undefined;
   }
 
-  private endSession(sessionId: bigint, commandId: string): void {
+  private endSession(sessionId: bigint, closedByClient: boolean): void {
     const hex = sessionId.toString(16);
     this.lastApplied.delete(hex);
     this.deadlines.delete(hex);
@@ -477,7 +548,6 @@ export class CoordinationService implements Application {
     const s = this.sessions.get(sessionId);
     if (s === undefined) return;
     // Closed by its own closeSession request (answered normally), or expired by the leader.
-    const closedByClient = this.pending.has(commandId);
     s.closed = true;
     this.sessions.delete(sessionId);
     this.watches.removeSession(sessionId);
