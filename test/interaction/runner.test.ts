@@ -73,6 +73,12 @@ describe('script runner', () => {
     expect(first.failures).toEqual([]);
   });
 
+  it('`wipe` loses a node\'s disk: it rejoins by recovering from the others', () => {
+    const result = runScript(`${ELECT_N1}submit c1\ntick 20\nwipe 3\nrestart 3\ntick 300\nexpect log 3 = c1\nexpect accepted 3 slot 1 = c1 @1.1\nexpect safe\n`);
+    expect(result.failures).toEqual([]);
+    expect(result.transcript).toMatch(/n3 recovered its acceptor state/);
+  });
+
   it('`expect safe` runs the simulator invariants over the script run', () => {
     const result = runScript(`${ELECT_N1}submit c1\ntick 20\ncrash 1\ntick 600\nrestart 1\ntick 200\nexpect safe\n`);
     expect(result.transcript).toContain('ok: electionSafety, agreement, committedPrefix, leaderCompleteness, integrity, durability');

@@ -143,7 +143,6 @@ const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
 );
 
 const OTHER_BALLOT: Ballot = { epoch: 1, nodeId: 3 };
-let randomCommandIds = 0;
 
 function concrete(s: RandomStep, snap: ModelSnapshot): ProposerModelEvent | null {
   const c = snap.context;
@@ -165,13 +164,14 @@ function concrete(s: RandomStep, snap: ModelSnapshot): ProposerModelEvent | null
     case 'reject':
       return { type: 'RejectReply', from: s.from, ballot: s.mine ? BALLOT : OTHER_BALLOT, promised: s.promised };
     case 'submit':
+      // Ids and times follow from the model's state, so a shrunk counterexample replays exactly.
       return {
         type: 'Submit',
-        commands: Array.from({ length: s.count }, () => {
-          const id = `r${++randomCommandIds}`;
+        commands: Array.from({ length: s.count }, (_, i) => {
+          const id = `r${c.submitted + i + 1}`;
           return { id, payload: id };
         }),
-        nowMs: SUBMIT_MS + randomCommandIds,
+        nowMs: SUBMIT_MS + c.submitted,
       };
   }
 }

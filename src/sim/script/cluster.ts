@@ -120,6 +120,7 @@ function concernsSlot(msg: PeerMessage, slot: number): boolean {
   }
 }
 
+/** Whether a drop rule's pattern matches a message on its way. */
 export function matchesPattern(pattern: MessagePattern, env: Envelope<PeerMessage>): boolean {
   if (pattern.type !== '*' && pattern.type !== env.msg.type) return false;
   if (pattern.from !== undefined && pattern.from !== env.from) return false;
@@ -218,6 +219,10 @@ function isClientTraffic(msg: PeerMessage): boolean {
   return msg.type === 'ClientRequest' || msg.type === 'ClientReply';
 }
 
+/**
+ * A cluster of `nodes` voters (ids 1..n) on virtual time, started at once. Faults happen only when
+ * the script asks; the RunRecord it fills is the simulator's, so the named invariants apply.
+ */
 export class ScriptCluster {
   readonly scheduler = new VirtualScheduler();
   readonly record: RunRecord;

@@ -13,6 +13,23 @@
  * crash 2
  * expect log 1 = c1             # node 1's learned log, command ids, `noop` for a no-op
  * ```
+ *
+ * Commands (node ids may be written `2` or `n2`):
+ * - `cluster N [seed=S] [delay=A..B] [fsync=MS] [timeouts=A..B | timeouts=A..B/C..D/...]`: the
+ *   cluster, first; message delay (default 1..1 ms), fsync time (default 1 ms), election timeout
+ *   range for every node or per node.
+ * - `tick MS`; `deliver all [max MS]`: run until no message is in flight and no write is unsynced.
+ * - `partition A B | C D ...`, `heal`; `crash N`, `restart N`, `wipe N` (crash and lose the disk).
+ * - `timeout N A..B`: node N's election timeouts from its next start.
+ * - `submit ID [PAYLOAD] [to N]`: a client command, to N or to the current leader.
+ * - `drop [next] TYPE [FROM->TO] [slot K]` (`*` for any type or node); `undrop` clears every rule.
+ * - `trace on|off`: show every delivery; `show roles|logs|acceptors|leaders`.
+ * - `expect leader N|A..B|any|none [epoch E]`, `expect role N ROLE [epoch E]`, `expect epoch N E`,
+ *   `expect log N = E1 E2 ...`, `expect log N slot K = E`, `expect applied N K`,
+ *   `expect logs agree`, `expect accepted N slot K = E [@E.N] | none`, `expect promised N E.N`,
+ *   `expect chosen slot K = E`, `expect never leader N`, `expect vote-once`,
+ *   `expect one-value-per-ballot`, `expect acked ID [slot K]`, `expect not acked ID`,
+ *   `expect safe` (the simulator's safety invariants over the run so far).
  */
 
 /** A message filter: type (or `*`), sender and receiver (undefined: any), an optional slot. */
