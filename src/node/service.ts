@@ -450,7 +450,7 @@ export class CoordinationService implements Application {
       case 'addAuth': {
         if (r.scheme !== 'digest') return { err: ErrorCode.AUTHFAILED, zxid: this.lastZxidValue };
         const credentials = Buffer.from(r.auth).toString('utf8');
-        if (!credentials.includes(':')) return { err: ErrorCode.AUTHFAILED, zxid: this.lastZxidValue };
+        // As ZooKeeper's DigestAuthenticationProvider: the id is everything before the first ':' (all of it without one).
         for (const id of digestAuthIds(credentials, this.opts.tree?.superDigest)) {
           if (!s.auth.some((a) => a.scheme === id.scheme && a.id === id.id)) s.auth.push(id);
         }
