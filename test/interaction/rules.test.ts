@@ -125,6 +125,12 @@ const RULES: readonly RuleTest[] = [
     ],
   },
   {
+    script: 'paxos-stable-storage',
+    rule: 'Paxos: an acceptor records its response in stable storage before sending it',
+    fact: 'expect log 2 = c1',
+    breakers: [{ name: 'mutants.ts unpersisted-accepts', machines: mutant('unpersisted-accepts') }],
+  },
+  {
     script: 'paxos-noop-gap',
     rule: 'Paxos: gaps found in phase 1 are filled with no-ops',
     fact: 'expect log 2 = c1 noop c3',

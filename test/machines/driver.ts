@@ -41,7 +41,7 @@ function guardName(guard: unknown): string {
   return '[inline]';
 }
 
-function describe(source: StateNodeLike, t: TransitionLike): string {
+function describeTransition(source: StateNodeLike, t: TransitionLike): string {
   const event = t.eventType === '' ? 'always' : t.eventType.replace(/^xstate\.after\.([^.]+)\..*$/, 'after $1');
   const target = t.target === undefined ? '(stay)' : t.target.map((s) => s.id).join(',');
   return `${source.id} --${event}${guardName(t.guard)}--> ${target}`;
@@ -51,8 +51,8 @@ function describe(source: StateNodeLike, t: TransitionLike): string {
 export function chartTransitions(machine: AnyStateMachine): ChartTransition[] {
   const out: ChartTransition[] = [];
   const walk = (node: StateNodeLike): void => {
-    for (const list of node.transitions.values()) for (const t of list) out.push({ label: describe(node, t), definition: t });
-    for (const t of node.always ?? []) out.push({ label: describe(node, t), definition: t });
+    for (const list of node.transitions.values()) for (const t of list) out.push({ label: describeTransition(node, t), definition: t });
+    for (const t of node.always ?? []) out.push({ label: describeTransition(node, t), definition: t });
     for (const child of Object.values(node.states)) walk(child);
   };
   walk(machine.root as unknown as StateNodeLike);
@@ -185,8 +185,8 @@ export interface ModelExploration<TSnapshot, TEvent> {
   readonly stopWhen: (snapshot: TSnapshot) => boolean;
 }
 
-/** A model graph bigger than this is a model bug (an unbounded counter): fail fast instead of swapping. */
-export const MAX_MODEL_STATES_VISITED = 20_000;
+/** Graph traversal steps allowed: more means a model bug (an unbounded counter); fail fast instead of swapping. */
+export const MAX_TRAVERSAL_STEPS = 20_000;
 
 /**
  * The model's state as a graph node: its value and context without the effects of the step that
@@ -288,7 +288,7 @@ function traversalOptions<TSnapshot, TEvent>(exploration: ModelExploration<TSnap
     serializeEvent: (event: TEvent) => JSON.stringify(event),
     // One path per state, even where it is the prefix of another.
     allowDuplicatePaths: true,
-    limit: MAX_MODEL_STATES_VISITED,
+    limit: MAX_TRAVERSAL_STEPS,
   };
 }
 
