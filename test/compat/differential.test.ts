@@ -24,6 +24,8 @@ const SLOTS = 3;
 /** Runs per property: each is two full sequences against real servers. */
 const NUM_RUNS = Number(process.env.COMPAT_NUM_RUNS ?? 25);
 const MAX_OPS = 60;
+/** Test timeout per run (a bound; a run takes about 1 s here, shrinking adds runs). */
+const RUN_BUDGET_MS = 6_000;
 
 // ------------------------------------------------------------------------------------- paths
 /** Nodes that may get children (and so never hold a container). */
@@ -57,24 +59,40 @@ const slot = fc.integer({ min: 0, max: SLOTS - 1 });
 const KNOWN_BUGS = {
   /** create/setData with null data: ZooKeeper reads back null (length -1), statekeeper an empty array. */
   nullDataReadsAsEmpty: true,
+  /**
+   * Watch events reach sessions that cannot READ the node (its ACL changed after the watch was
+   * set). The reference, Debian's 3.8.0-11+deb12u2 with the CVE-2024-23944 fix (upstream 3.8.4),
+   * checks READ when a watch fires and drops the event. While open, the ACL profile sets no watches.
+   */
+  watchEventsIgnoreAcl: true,
+  /**
+   * addWatch on a node the session may not read: the reference adds the watch (OK), statekeeper
+   * answers NOAUTH. While open, addWatch runs only in the world-readable profile.
+   */
+  addWatchChecksAcl: true,
 };
 
 const data = KNOWN_BUGS.nullDataReadsAsEmpty ? fc.constantFrom<string | null>('', 'x', 'hello') : fc.constantFrom<string | null>(null, '', 'x', 'hello');
 const version = fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 2 }) });
 /**
- * Two profiles, because of one version difference: ZooKeeper 3.8.0 (the reference) lets addWatch
- * register on a node the session may not read; statekeeper checks READ first, as ZooKeeper does
- * since 3.8.4 (the CVE-2024-23944 fix, which also filters persistent-watch events by ACL). So ACLs
- * that deny READ are generated only in the profile without addWatch, and addWatch only in the
- * profile whose ACLs let everyone read.
+ * Two profiles, because of the two watch/ACL divergences above: ACLs that deny READ to someone
+ * only in the profile without watches, watches (one-shot and persistent) only in the profile
+ * whose ACLs let everyone read. Once those bugs are fixed, one profile with everything will do.
  */
 interface Profile {
   readonly name: string;
   readonly acls: readonly AclChoice[];
   readonly addWatch: boolean;
+  /** Whether reads may set one-shot watches. */
+  readonly watches: boolean;
 }
-const ACL_PROFILE: Profile = { name: 'ACLs and auth, no persistent watches', acls: ['readOnly', 'creator', 'alice', 'bobRead', 'mixed', 'noRead', 'ipLocal'], addWatch: false };
-const WATCH_PROFILE: Profile = { name: 'persistent watches, world-readable ACLs', acls: ['readOnly', 'mixed'], addWatch: true };
+const ACL_PROFILE: Profile = {
+  name: 'ACLs and auth',
+  acls: ['readOnly', 'creator', 'alice', 'bobRead', 'mixed', 'noRead', 'ipLocal'],
+  addWatch: !KNOWN_BUGS.addWatchChecksAcl && !KNOWN_BUGS.watchEventsIgnoreAcl,
+  watches: !KNOWN_BUGS.watchEventsIgnoreAcl,
+};
+const WATCH_PROFILE: Profile = { name: 'one-shot and persistent watches, world-readable ACLs', acls: ['readOnly', 'mixed'], addWatch: true, watches: true };
 
 function sequenceOf(profile: Profile): fc.Arbitrary<DiffOp[]> {
   const acl = fc.oneof(
@@ -117,13 +135,13 @@ function sequenceOf(profile: Profile): fc.Arbitrary<DiffOp[]> {
     { weight: 12, arbitrary: createOp },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant<'delete'>('delete'), s: slot, path: anyPath, version }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant<'setData'>('setData'), s: slot, path: anyPath, data, version }) },
-    { weight: 7, arbitrary: fc.record({ kind: fc.constantFrom<'getData' | 'exists' | 'getChildren' | 'getChildren2'>('getData', 'exists', 'getChildren', 'getChildren2'), s: slot, path: anyPath, watch: fc.boolean() }) },
+    { weight: 7, arbitrary: fc.record({ kind: fc.constantFrom<'getData' | 'exists' | 'getChildren' | 'getChildren2'>('getData', 'exists', 'getChildren', 'getChildren2'), s: slot, path: anyPath, watch: profile.watches ? fc.boolean() : fc.constant(false) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'getACL'>('getACL'), s: slot, path: anyPath }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant<'setACL'>('setACL'), s: slot, path: anyPath, acl, version }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant<'multi'>('multi'), s: slot, ops: fc.array(multiSub, { minLength: 1, maxLength: 3 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'multiRead'>('multiRead'), s: slot, ops: fc.array(fc.record({ op: fc.constantFrom<'getData' | 'getChildren'>('getData', 'getChildren'), path: anyPath }), { minLength: 1, maxLength: 3 }) }) },
     ...(profile.addWatch ? [{ weight: 3, arbitrary: fc.record({ kind: fc.constant<'addWatch'>('addWatch'), s: slot, path: fc.constantFrom(...INNER, ...LEAVES), mode: fc.constantFrom<0 | 1>(0, 1) }) }] : []),
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant<'addAuth'>('addAuth'), s: slot, scheme: fc.constant('digest'), auth: fc.constantFrom(CREDENTIALS.alice, CREDENTIALS.alice, CREDENTIALS.bob) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant<'addAuth'>('addAuth'), s: slot, scheme: fc.constant('digest'), auth: fc.constantFrom(CREDENTIALS.alice, CREDENTIALS.alice, CREDENTIALS.bob, 'nocolon') }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'sync'>('sync'), s: slot, path: fc.constantFrom('', 'a', 'c') }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'getAllChildrenNumber'>('getAllChildrenNumber'), s: slot, path: fc.constantFrom('', 'a', 'c') }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'getEphemerals'>('getEphemerals'), s: slot, prefix: fc.constantFrom('', 'a', 's-') }) },
@@ -149,7 +167,7 @@ function sequenceOf(profile: Profile): fc.Arbitrary<DiffOp[]> {
   const withPrelude = fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
   return fc
     .tuple(withPrelude, fc.subarray(preludeWatches), fc.noBias(fc.array(op, { minLength: 1, maxLength: MAX_OPS, size: 'max' })))
-    .map(([creates, watches, tail]) => [...(creates ? preludeCreates : []), ...watches, ...tail]);
+    .map(([creates, watches, tail]) => [...(creates ? preludeCreates : []), ...(profile.watches ? watches : []), ...tail]);
 }
 
 // ------------------------------------------------------------------------------------- servers
@@ -215,8 +233,50 @@ describe.skipIf(!referenceInstalled)('differential: statekeeper answers operatio
       process.stderr.write(`differential (${profile.name}): reference observed ${JSON.stringify(seen)} over ${numRuns} runs\n`);
       expect(seen.okCreates).toBeGreaterThan(numRuns);
       expect(seen.errors).toBeGreaterThan(numRuns);
-      expect(seen.events).toBeGreaterThan(0);
+      if (profile.watches) expect(seen.events).toBeGreaterThan(0);
       expect(seen.nodes).toBeGreaterThan(numRuns);
-    });
+    }, RUN_BUDGET_MS * (numRuns + 10));
   }
+
+  // Each known divergence, by its smallest sequence, asserted exactly as it is today (so a change
+  // in either server shows up). Once a bug is fixed its test fails: delete the test and the
+  // KNOWN_BUGS entry above, and the generator covers the input again.
+  it('BUG (known): a node created with null data reads back as an empty array, not null', async () => {
+    const { zk, sk } = await compare([{ kind: 'create', s: 0, path: 'a', data: null, acl: 'open', mode: 0, opcode: 'create2', ttl: 0 }]);
+    expect(zk.tree.find((n) => n.path.endsWith('/a'))?.data).toBeNull();
+    expect(sk.tree.find((n) => n.path.endsWith('/a'))?.data).toBe('');
+    expect(KNOWN_BUGS.nullDataReadsAsEmpty).toBe(true);
+  });
+
+  it('accepts digest credentials without a colon, as ZooKeeper does (refused before 4a1e949)', async () => {
+    const { zk, sk } = await compare([
+      { kind: 'addAuth', s: 0, scheme: 'digest', auth: 'nocolon' },
+      { kind: 'getData', s: 0, path: '', watch: false },
+    ]);
+    expect(zk.sessions['s0']?.[1]).toEqual({ op: 'auth', err: 'OK' });
+    expect(sk).toEqual(zk);
+  });
+
+  it('BUG (known): watch events reach a session that lost READ on the node', async () => {
+    const { zk, sk } = await compare([
+      { kind: 'create', s: 0, path: 'a', data: 'x', acl: 'open', mode: 0, opcode: 'create2', ttl: 0 },
+      { kind: 'getData', s: 1, path: 'a', watch: true },
+      { kind: 'setACL', s: 0, path: 'a', acl: 'noRead', version: 0 },
+      { kind: 'setData', s: 0, path: 'a', data: 'y', version: -1 },
+    ]);
+    const events = (o: Observation) => (o.sessions['s1'] ?? []).filter((e) => (e as { event?: number }).event !== undefined);
+    expect(events(zk)).toEqual([]);
+    expect(events(sk)).toEqual([{ event: 3, state: 3, path: expect.stringMatching(/\/a$/) }]);
+    expect(KNOWN_BUGS.watchEventsIgnoreAcl).toBe(true);
+  });
+
+  it('BUG (known): addWatch on a node the session cannot read is refused (ZooKeeper adds it)', async () => {
+    const { zk, sk } = await compare([
+      { kind: 'create', s: 0, path: 'a', data: 'x', acl: 'noRead', mode: 0, opcode: 'create2', ttl: 0 },
+      { kind: 'addWatch', s: 1, path: 'a', mode: 0 },
+    ]);
+    expect(zk.sessions['s1']?.[1]).toEqual({ op: 'addWatch', err: 'OK', body: { err: 0 } });
+    expect(sk.sessions['s1']?.[1]).toEqual({ op: 'addWatch', err: 'NOAUTH' });
+    expect(KNOWN_BUGS.addWatchChecksAcl).toBe(true);
+  });
 });
