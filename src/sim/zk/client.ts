@@ -15,6 +15,7 @@
  * `freeze()` models a paused client process (a long GC): no pings, and notifications wait until
  * `thaw()`, so the process keeps believing what it believed when it stopped.
  */
+import { INDETERMINATE_ERRORS } from '../../check/lin/znode-model.js';
 import type { SessionGrant, SessionListener, ZkRequest, ZkResponse } from '../../node/service.js';
 import type { NodeId } from '../../protocol/ids.js';
 import { SeededRandom } from '../../protocol/random.js';
@@ -53,7 +54,10 @@ export type JournalEntry =
   | { readonly kind: 'lost'; readonly atMs: number; readonly request: ZkRequest; readonly sessionId: bigint }
   | { readonly kind: 'state'; readonly atMs: number; readonly state: SessionState; readonly sessionId: bigint; readonly server: NodeId | undefined };
 
-/** A write the ensemble answered: it was applied at `response.zxid` (an error answer included). */
+/**
+ * A write the ensemble answered with a definite result: it was applied at `response.zxid` (a refused
+ * transaction such as NODEEXISTS included; indeterminate answers are not recorded).
+ */
 export interface AnsweredWrite {
   readonly clientId: number;
   readonly sessionId: bigint;
@@ -293,10 +297,12 @@ export class SimZkClient {
         settled = true;
         resolve(undefined);
       });
+      // Like ZooKeeper's ConnectRequest, a reconnect says the last zxid the client saw, so that a
+      // server behind it can refuse (or catch up) instead of showing it older state.
       const request =
         session === undefined
           ? { sessionId: 0n, timeoutMs: this.requestedTimeoutMs }
-          : { sessionId: session.sessionId, passwordHex: session.passwordHex, timeoutMs: session.timeoutMs };
+          : { sessionId: session.sessionId, passwordHex: session.passwordHex, timeoutMs: session.timeoutMs, lastZxidSeen: this.lastZxidSeenValue };
       void server.service.openSession(request, this.listener(connection)).then((grant) => {
         if (!settled) {
           settled = true;
@@ -305,10 +311,12 @@ export class SimZkClient {
           return;
         }
         // Too late: this client gave up on the attempt. Close the connection it would have used,
-        // unless the client got attached to that server with that session in the meantime.
+        // unless the client got attached to that server with that session in the meantime: then the
+        // server now talks to this attempt's listener, so this attempt's connection is the live one.
         if ('err' in grant || this.cluster.server(server.id) !== server) return;
         const attachedThere = this.connection?.server === server && this.sessionId === grant.sessionId;
-        if (!attachedThere) server.service.detach(grant.sessionId);
+        if (attachedThere) this.connection = connection;
+        else server.service.detach(grant.sessionId);
       });
     });
   }
@@ -461,6 +469,8 @@ export class SimZkClient {
   private noteResponse(request: ZkRequest, response: ZkResponse, sessionId: bigint, server: NodeId): void {
     this.record({ kind: 'response', atMs: this.cluster.now(), request, response, sessionId, server });
     if (WRITE_OPS.has(request.op)) {
+      // An indeterminate answer (CONNECTIONLOSS, SESSIONMOVED, ...) acknowledges nothing.
+      if (INDETERMINATE_ERRORS.has(response.err)) return;
       this.answeredWrites.push({ clientId: this.id, sessionId, request, response, atMs: this.cluster.now() });
       return;
     }

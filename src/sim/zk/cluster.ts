@@ -89,28 +89,8 @@ export interface ZkClusterOptions {
   readonly tree?: DataTreeOptions;
   /** How long a forwarded write waits before the service sends it again. */
   readonly forwardRetryMs?: number;
-  /**
-   * CoordinationService names its log commands `<server>.<counter>` with the counter starting at 0
-   * in every life of the server, so a command from before a crash that is committed after the
-   * restart is taken for a new command with the same id: the new request is answered with the old
-   * one's result and, when the leader still holds the old id, never proposed — an acknowledged
-   * write is lost (see the known-bug test in test/sim/zk/). By default the simulator starts each
-   * restarted service's counter far above the previous life's, so the other properties can be
-   * checked; set this to false to run the service exactly as it is.
-   */
-  readonly workAroundCommandIdReuse?: boolean;
   /** Change a service right after it is built (a mutant, see mutants.ts). */
   readonly mutateService?: (service: CoordinationService, server: ZkServer, cluster: ZkSimCluster) => void;
-}
-
-/** Command ids of one server life stay below this many (the workaround's stride between lives). */
-const COMMAND_IDS_PER_LIFE = 1_000_000_000;
-
-/** See ZkClusterOptions.workAroundCommandIdReuse. Fails loudly if the service's counter is not where it was. */
-function startCommandIdsAbove(service: CoordinationService, incarnation: number): void {
-  const internals = service as unknown as { commandCounter?: unknown };
-  if (typeof internals.commandCounter !== 'number') throw new Error('CoordinationService has no numeric commandCounter: revisit workAroundCommandIdReuse');
-  internals.commandCounter = incarnation * COMMAND_IDS_PER_LIFE;
 }
 
 /** Settles every microtask queued so far: a macrotask turn runs only after the microtask queue is empty. */
@@ -410,7 +390,6 @@ export class ZkSimCluster {
       ...(this.options.forwardRetryMs === undefined ? {} : { forwardRetryMs: this.options.forwardRetryMs }),
     };
     service = new CoordinationService(serviceOptions);
-    if (this.options.workAroundCommandIdReuse !== false) startCommandIdsAbove(service, incarnation);
     const server: ZkServer = { id, node, service, incarnation, applied };
     this.options.mutateService?.(service, server, this);
     this.servers.set(id, server);

@@ -2,16 +2,17 @@
  * Client histories of znode operations, recorded on virtual time for the linearizability checker
  * (src/check/lin): each operation's call and return are the virtual instants the client sent it and
  * heard its answer. An answer the model knows (OK, NONODE, NODEEXISTS, BADVERSION) is `ok`; a request
- * that was never sent because the session was already over is `fail` (no effect); anything else —
- * connection lost, server crashed mid-request, session ended while it waited — is `info`: it stays
- * pending, free to have taken effect at any time after its call, or never.
+ * that was never sent because the session was already over is `fail` (no effect); a lost connection,
+ * a server crashed mid-request, a session ended while the request waited, or an indeterminate answer
+ * (CONNECTIONLOSS, SESSIONMOVED, ...) is `info`: it stays pending, free to have taken effect at any
+ * time after its call, or never. Any other answer is recorded as `info` too and listed in `unexpected`.
  *
  * Reads are recorded only in their linearizable form (`getData`/`exists` with `linearizable: true`,
  * i.e. a sync through the log, then the local read), since plain ZooKeeper reads may be stale.
  */
 import { HistoryRecorder } from '../../check/lin/history.js';
 import type { Operation } from '../../check/lin/history.js';
-import { ZNODE_MODEL_ERRORS } from '../../check/lin/znode-model.js';
+import { INDETERMINATE_ERRORS, ZNODE_MODEL_ERRORS } from '../../check/lin/znode-model.js';
 import type { ZnodeInput, ZnodeOutput } from '../../check/lin/znode-model.js';
 import type { ZkRequest, ZkResponse } from '../../node/service.js';
 import { CreateMode, ErrorCode, OPEN_ACL_UNSAFE, errorName } from '../../protocol/zookeeper.js';
@@ -90,6 +91,11 @@ export class ZnodeHistory {
       return 'unknown';
     }
     const err = outcome.response.err;
+    if (INDETERMINATE_ERRORS.has(err)) {
+      // The server says it cannot tell (connection loss, session moved): the request may still commit.
+      this.recorder.info(client.id);
+      return 'unknown';
+    }
     if (!ZNODE_MODEL_ERRORS.has(err)) {
       this.unexpected.push(`client ${client.id}: ${input.op} ${input.path} answered ${errorName.get(err) ?? err} at ${this.cluster.now()}`);
       this.recorder.info(client.id);

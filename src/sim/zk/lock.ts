@@ -11,6 +11,7 @@
  * no two holders whose sessions are both alive — and why each hold carries a fencing token, the czxid
  * of its znode, which must grow from one acquisition to the next.
  */
+import type { ZkRequest, ZkResponse } from '../../node/service.js';
 import { CreateMode, ErrorCode, OPEN_ACL_UNSAFE } from '../../protocol/zookeeper.js';
 import type { SeededRandom } from '../../protocol/random.js';
 import type { SimZkClient } from './client.js';
@@ -47,7 +48,7 @@ const WAIT_RECHECK_MS = 500;
 /** Bound on the steps of one acquisition attempt (each step waits for an answer or a watch). */
 const MAX_ACQUIRE_STEPS = 200;
 
-type Answer = { kind: 'ok'; err: number; response: import('../../node/service.js').ZkResponse } | { kind: 'lost' } | { kind: 'expired' };
+type Answer = { kind: 'ok'; err: number; response: ZkResponse } | { kind: 'lost' } | { kind: 'expired' };
 
 /** A deliberately broken recipe, to show the check can fail: take the lock without waiting for one's turn. */
 export type BrokenLockRecipe = 'no-wait';
@@ -61,7 +62,7 @@ export class LockClient {
     private readonly broken?: BrokenLockRecipe,
   ) {}
 
-  private async ask(request: Parameters<SimZkClient['call']>[0]): Promise<Answer> {
+  private async ask(request: ZkRequest): Promise<Answer> {
     const outcome = await this.client.call(request);
     return outcome.kind === 'ok' ? { kind: 'ok', err: outcome.response.err, response: outcome.response } : outcome;
   }
