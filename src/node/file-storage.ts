@@ -23,9 +23,17 @@
  * exactly: bigint session ids, Uint8Array data, undefined.
  *
  * `flush(done)` is group commit: one call makes every write made before it durable with at most
- * one fdatasync per log (the two run concurrently) and one meta replacement if the election state
- * changed. A failed write or sync poisons the store: `onFailure` is told, and `done` never runs, so
- * nothing that depends on the lost write can leave the node.
+ * one fdatasync per log and one meta replacement if the election state changed. A failed write or
+ * sync poisons the store: `onFailure` is told, and `done` never runs, so nothing that depends on the
+ * lost write can leave the node.
+ *
+ * One deliberate refinement of the ConsensusStorage contract: the learned log is synced by the same
+ * flush, but `done` does not wait for it. Nothing a node sends depends on a learned entry being on
+ * its own disk — an entry is learned only once it is chosen, i.e. durable in the acceptor journals of
+ * a quorum — and a tail lost in a crash is learned again from peers on restart. (A ZooKeeper client
+ * that already saw the lost state cannot attach to the lagging server: the client port refuses a
+ * client whose last zxid is ahead of the server's.) This keeps one fdatasync, not two racing on the
+ * file-system journal, on the path of every acknowledged write.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -120,6 +128,8 @@ export class FileStorage implements ConsensusStorage {
   private learnedDirty = false;
   /** Resolves when the last flush started has finished (whatever its outcome). */
   private lastFlush: Promise<void> = Promise.resolve();
+  /** Resolves when the last learned-log sync has finished (whatever its outcome). */
+  private lastLearnedSync: Promise<void> = Promise.resolve();
   private failure: unknown = undefined;
   private closed = false;
 
@@ -222,7 +232,10 @@ export class FileStorage implements ConsensusStorage {
     const work: Promise<void>[] = [this.lastFlush];
     if (this.electionDirty) work.push(this.meta.save(this.electionState));
     if (this.acceptorDirty) work.push(this.acceptorLog.sync());
-    if (this.learnedDirty) work.push(this.learnedLog.sync());
+    if (this.learnedDirty) {
+      // Off the critical path (see the module comment); a failure still poisons the store.
+      this.lastLearnedSync = this.learnedLog.sync().catch((error: unknown) => this.fail(error));
+    }
     this.electionDirty = this.acceptorDirty = this.learnedDirty = false;
     const flush = Promise.all(work).then(
       () => {
@@ -239,7 +252,7 @@ export class FileStorage implements ConsensusStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.lastFlush;
+    await Promise.all([this.lastFlush, this.lastLearnedSync]);
     const results = await Promise.allSettled([this.meta.close(), this.acceptorLog.close(), this.learnedLog.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined && this.failure === undefined) throw failed.reason;

@@ -1,6 +1,6 @@
 /**
- * A 3-node ensemble as real child processes over TCP on loopback, under a steady write load from
- * ZooKeeper clients (node-zookeeper-client) on the client ports. The steps build on each other (one ensemble for the whole file keeps
+ * A 3-voter ensemble plus one observer, as real child processes over TCP on loopback, under a
+ * steady write load from ZooKeeper clients (node-zookeeper-client) on every client port. The steps build on each other (one ensemble for the whole file keeps
  * it within budget on a two-core machine), and the last ones check, offline, that every write ever
  * acknowledged is in every node's tree.
  */
@@ -14,6 +14,18 @@ import { EXIT_CODE } from '../../src/server/ensemble/node-process.js';
 import { PeerClient, createTxn } from '../../src/server/ensemble/peer-client.js';
 import { PeerClientError } from '../../src/server/ensemble/peer-client.js';
 import { SPARE_CLIENT_ID, TestEnsemble, WriteLoad, replayDataDir, waitFor } from './harness.js';
+import { ZkConn } from './zk-client.js';
+
+/** Send a four-letter word to a client port and collect the answer (the server closes after it). */
+function fourLetterWord(port: number, word: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, '127.0.0.1', () => socket.write(word));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
 
 /** Acknowledged writes each step waits for, so every step runs under real load. */
 const WRITES_PER_STEP = 20;
@@ -28,9 +40,19 @@ function segments(dataDir: string, log: 'acceptor' | 'learned'): string[] {
   return readdirSync(dir).filter((n) => n.startsWith('log.')).sort().map((n) => join(dir, n));
 }
 
-describe('a 3-node ensemble of processes under load', () => {
+/** The observer's id (after the three voters). */
+const OBSERVER = 4;
+
+/** A voter other than `except` (lowest id first). */
+function voterOtherThan(...except: number[]): number {
+  const id = ensemble.voterIds.find((v) => !except.includes(v));
+  if (id === undefined) throw new Error(`no voter outside ${except.join(', ')}`);
+  return id;
+}
+
+describe('3 voters and an observer, as processes, under load', () => {
   beforeAll(async () => {
-    ensemble = await TestEnsemble.create(3);
+    ensemble = await TestEnsemble.create(3, { observers: 1 });
     ensemble.startAll();
     await ensemble.waitForLeader();
     load = new WriteLoad(ensemble.connectString);
@@ -64,6 +86,26 @@ describe('a 3-node ensemble of processes under load', () => {
     expect(health.status).toBe(200);
   });
 
+  it('the observer learns every commit, serves ZooKeeper clients and never votes', async () => {
+    const status = await ensemble.status(OBSERVER);
+    expect(status.role).toBe('observer');
+    expect(status.voters).toEqual([1, 2, 3]);
+    expect(status.members).toEqual([1, 2, 3, 4]);
+    const leader = await ensemble.waitForLeader();
+    expect(status.leader).toBe(leader);
+    // A client that knows only the observer writes (forwarded to the leader) and reads back.
+    const conn = new ZkConn(`127.0.0.1:${ensemble.specs[OBSERVER - 1]!.clientPort!}`);
+    await conn.connect();
+    await conn.create('/via-observer', Buffer.from('hello'));
+    expect((await conn.get('/via-observer')).toString()).toBe('hello');
+    await conn.close();
+    await ensemble.waitForCatchUp(OBSERVER, leader);
+    const roles = ensemble.events(OBSERVER, 'role').map((e) => e.role);
+    expect(roles.every((r) => r === 'observer')).toBe(true);
+    const srvr = await fourLetterWord(ensemble.specs[OBSERVER - 1]!.clientPort!, 'srvr');
+    expect(srvr).toContain('Mode: observer');
+  });
+
   it('kill -9 of the leader: a new leader serves and the killed node restarts and catches up', async () => {
     const old = await ensemble.waitForLeader();
     await ensemble.kill(old);
@@ -77,7 +119,7 @@ describe('a 3-node ensemble of processes under load', () => {
 
   it('kill -9 of a follower: the ensemble keeps serving and the follower catches up', async () => {
     const leader = await ensemble.waitForLeader();
-    const follower = ensemble.servers.find((s) => s.id !== leader)!.id;
+    const follower = voterOtherThan(leader);
     await ensemble.kill(follower);
     await load.waitForMore(WRITES_PER_STEP, 'with a follower down');
     ensemble.start(follower);
@@ -115,7 +157,7 @@ describe('a 3-node ensemble of processes under load', () => {
 
   it('a voter that lost its data directory rejoins with --rejoin and catches up', async () => {
     const leader = await ensemble.waitForLeader();
-    const lost = ensemble.servers.find((s) => s.id !== leader)!;
+    const lost = ensemble.server(voterOtherThan(leader));
     await ensemble.kill(lost.id);
     rmSync(lost.dataDir, { recursive: true, force: true });
     ensemble.start(lost.id, { rejoin: true });
@@ -128,7 +170,7 @@ describe('a 3-node ensemble of processes under load', () => {
 
   it('repairs torn tails left by a crash and catches up', async () => {
     const leader = await ensemble.waitForLeader();
-    const victim = ensemble.servers.find((s) => s.id !== leader && s.id !== lostId) ?? ensemble.servers.find((s) => s.id !== leader)!;
+    const victim = ensemble.server(voterOtherThan(leader, lostId));
     await ensemble.kill(victim.id);
     // A write cut short: a record header promising more bytes than follow it.
     const torn = Buffer.alloc(24);
@@ -158,19 +200,20 @@ describe('a 3-node ensemble of processes under load', () => {
     expect(new Set(converged.map((s) => s.digest)).size).toBe(1);
     await ensemble.stopAll();
     expect(load.acked.length).toBeGreaterThan(7 * WRITES_PER_STEP);
-    const voters = ensemble.servers.map((s) => s.id);
+    const members = ensemble.servers.map((s) => s.id);
     for (const s of ensemble.servers) {
-      const service = await replayDataDir(s.dataDir, s.id, voters);
+      const service = await replayDataDir(s.dataDir, s.id, ensemble.voterIds, members);
       const missing = load.acked.filter((path) => service.tree.exists(path) === null);
       expect({ node: s.id, missing }).toEqual({ node: s.id, missing: [] });
       expect(service.tree.exists('/intruder')).toBeNull();
+      expect(service.tree.exists('/via-observer')).not.toBeNull();
       expect(service.tree.digest()).toBe(converged[0]!.digest);
     }
   });
 
   it('a flipped byte in the middle of a log stops the node with the file and offset, exit code 2', async () => {
     // A node that kept its disk all along has a journal of many small records.
-    const victim = ensemble.servers.find((s) => s.id !== lostId)!;
+    const victim = ensemble.server(voterOtherThan(lostId));
     const file = segments(victim.dataDir, 'acceptor')[0]!;
     const bytes = readFileSync(file);
     const middle = Math.floor(bytes.length / 2);

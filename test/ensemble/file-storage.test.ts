@@ -99,11 +99,40 @@ describe('FileStorage', () => {
     for (let slot = 1; slot <= 200; slot++) s.saveAccepted({ epoch: 1, nodeId: 1 }, [accepted(slot)]);
     for (let slot = 1; slot <= 50; slot++) s.appendLearned(slot, entry(slot));
     await flushed(s);
+    await s.close(); // the learned log's sync is not awaited by the flush (see the next test)
     expect((fs.counts.get('fdatasync') ?? 0) - before).toBe(2);
-    await s.close();
     const r = await FileStorage.open(dir, { nodeId: 1, logger: quiet });
     expect(r.load().accepted.size).toBe(200);
     expect(r.load().learned.length).toBe(50);
+    await r.close();
+  });
+
+  it('a flush completes on the acceptor journal and meta alone; the learned log syncs beside it', async () => {
+    const dir = tempDir();
+    const paths = new Map<number, string>();
+    let releaseLearned: (() => void) | undefined;
+    const learnedHeld = new Promise<void>((resolve) => (releaseLearned = resolve));
+    const fs: StorageFs = {
+      ...nodeStorageFs,
+      open: async (path, mode) => {
+        const fd = await nodeStorageFs.open(path, mode);
+        paths.set(fd, path);
+        return fd;
+      },
+      fdatasync: async (fd) => {
+        if (paths.get(fd)?.includes(`/${LEARNED_LOG_DIR}/`)) await learnedHeld;
+        return nodeStorageFs.fdatasync(fd);
+      },
+    };
+    const s = await FileStorage.open(dir, { nodeId: 1, logger: quiet, fs });
+    s.saveAccepted({ epoch: 1, nodeId: 1 }, [accepted(1)]);
+    s.appendLearned(1, entry(1));
+    await flushed(s); // would hang here if the flush waited for the learned log
+    const closing = s.close();
+    releaseLearned!();
+    await closing;
+    const r = await FileStorage.open(dir, { nodeId: 1, logger: quiet });
+    expect(r.load().learned).toEqual([entry(1)]);
     await r.close();
   });
 

@@ -91,7 +91,7 @@ export class TestEnsemble {
   readonly servers: ServerHandle[] = [];
   readonly specs: ServerSpec[];
 
-  private constructor(dir: string, specs: ServerSpec[], adminPorts: number[]) {
+  private constructor(dir: string, specs: ServerSpec[], adminPorts: number[], tickTimeMs: number) {
     this.dir = dir;
     this.specs = specs;
     for (const s of specs) {
@@ -102,20 +102,31 @@ export class TestEnsemble {
       const adminPort = adminPorts[s.id - 1]!;
       writeFileSync(
         configFile,
-        formatServerConfig({ tickTimeMs: TEST_TICK_MS, dataDir, clientPort: s.clientPort!, clientPortAddress: '127.0.0.1', servers: specs, myid: s.id, secret: { value: this.secret }, adminPort, adminAddress: '127.0.0.1', peerClients: [PEER_CLIENT_ID, SPARE_CLIENT_ID] }),
+        formatServerConfig({ tickTimeMs, dataDir, clientPort: s.clientPort!, clientPortAddress: '127.0.0.1', servers: specs, myid: s.id, secret: { value: this.secret }, adminPort, adminAddress: '127.0.0.1', peerClients: [PEER_CLIENT_ID, SPARE_CLIENT_ID] }),
       );
       this.servers.push({ id: s.id, configFile, dataDir, adminPort, quorumPort: s.quorumPort, child: undefined, stdout: [], stderr: [], runStart: 0, exit: undefined });
     }
   }
 
-  static async create(nodes = 3): Promise<TestEnsemble> {
+  /**
+   * Configs for `voters` participants and `observers` observers (ids after the voters) on free
+   * loopback ports in a fresh temp directory; nothing is started.
+   */
+  static async create(voters = 3, options: { tickTimeMs?: number; observers?: number } = {}): Promise<TestEnsemble> {
     const dir = mkdtempSync(join(tmpdir(), 'sk-ensemble-'));
+    const nodes = voters + (options.observers ?? 0);
     const ports = await freePorts(4 * nodes);
     const specs: ServerSpec[] = [];
     for (let i = 0; i < nodes; i++) {
-      specs.push({ id: i + 1, host: '127.0.0.1', quorumPort: ports[i]!, electionPort: ports[nodes + i]!, role: 'participant', clientPort: ports[2 * nodes + i]! });
+      const role = i < voters ? 'participant' : 'observer';
+      specs.push({ id: i + 1, host: '127.0.0.1', quorumPort: ports[i]!, electionPort: ports[nodes + i]!, role, clientPort: ports[2 * nodes + i]! });
     }
-    return new TestEnsemble(dir, specs, ports.slice(3 * nodes));
+    return new TestEnsemble(dir, specs, ports.slice(3 * nodes), options.tickTimeMs ?? TEST_TICK_MS);
+  }
+
+  /** Ids of the participants (voters). */
+  get voterIds(): number[] {
+    return this.specs.filter((s) => s.role === 'participant').map((s) => s.id);
   }
 
   server(id: number): ServerHandle {
@@ -298,7 +309,7 @@ export class WriteLoad {
  * FileStorage, and let a ConsensusNode replay the learned log into a CoordinationService at start.
  * The node sees a read-only copy of the recovered state, so the directory is left as it was.
  */
-export async function replayDataDir(dataDir: string, id: number, voters: readonly number[]): Promise<CoordinationService> {
+export async function replayDataDir(dataDir: string, id: number, voters: readonly number[], members: readonly number[] = voters): Promise<CoordinationService> {
   const storage = await FileStorage.open(join(dataDir, STATE_SUBDIRECTORY), { nodeId: id, logger: silentLogger });
   const durable = storage.load();
   await storage.close();
@@ -315,7 +326,7 @@ export async function replayDataDir(dataDir: string, id: number, voters: readonl
   const node = new ConsensusNode({
     id,
     voters,
-    members: voters,
+    members,
     bus: new MemoryBus<PeerMessage>(realtimeNetwork, new SeededRandom(1)),
     clock: realClock,
     now: () => Date.now(),
