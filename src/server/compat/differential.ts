@@ -14,7 +14,9 @@
  * Normalized away: zxids (replaced by their rank among the stat zxids the run observed: order and
  * equality survive, absolute numbers do not, since each server counts different internal
  * transactions such as session creation), reply-header zxids, times, session ids (replaced by the
- * session's label), the order of child lists and of getEphemerals (ZooKeeper: hash order).
+ * session's label), the order of child lists and of getEphemerals (ZooKeeper: hash order), and the
+ * order of ACL entries (an `auth` ACL expands to the session's ids in the iteration order of
+ * ZooKeeper's authInfo, a ConcurrentHashMap-backed set: hash order again).
  *
  * Deliberate statekeeper differences (src/tree/README.md) and how the driver keeps them out:
  * - a session may hold a one-shot and a persistent watch on one path (ZooKeeper 3.9's rule,
@@ -380,6 +382,8 @@ export function normalizeObservation(raw: RawObservation): Observation {
     numChildren: s.numChildren,
   });
   const data = (d: Buffer | null): string | null => (d === null ? null : d.toString('utf8'));
+  const aclKey = (a: Acl): string => `${a.id.scheme}\u0000${a.id.id}\u0000${a.perms}`;
+  const acls = (list: readonly Acl[]): Acl[] => [...list].sort((x, y) => (aclKey(x) < aclKey(y) ? -1 : aclKey(x) > aclKey(y) ? 1 : 0));
   const multiResult = (r: MultiResult): unknown => {
     switch (r.op) {
       case 'create':
@@ -412,7 +416,7 @@ export function normalizeObservation(raw: RawObservation): Observation {
       case 'GetDataResponse':
         return { data: data(b.data), stat: stat(b.stat) };
       case 'GetACLResponse':
-        return { acl: b.acl, stat: stat(b.stat) };
+        return { acl: acls(b.acl), stat: stat(b.stat) };
       case 'GetChildrenResponse':
         return { children: [...b.children].sort() };
       case 'GetChildren2Response':
@@ -445,6 +449,6 @@ export function normalizeObservation(raw: RawObservation): Observation {
   };
   const sessions: Record<string, unknown[]> = {};
   for (const { label, log } of raw.logs) sessions[label] = log.map(entry);
-  const tree = raw.tree.map((n) => ({ path: n.path, data: data(n.data), stat: stat(n.stat), acl: n.acl, children: n.children }));
+  const tree = raw.tree.map((n) => ({ path: n.path, data: data(n.data), stat: stat(n.stat), acl: acls(n.acl), children: n.children }));
   return { sessions, tree, driverErrors: raw.driverErrors };
 }
