@@ -9,6 +9,7 @@ import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusCommand } from '../../src/server/ensemble/cli.js';
 import { STATE_SUBDIRECTORY } from '../../src/server/ensemble/node-process.js';
 import { EXIT_CODE } from '../../src/server/ensemble/node-process.js';
 import { PeerClient, createTxn } from '../../src/server/ensemble/peer-client.js';
@@ -84,6 +85,10 @@ describe('3 voters and an observer, as processes, under load', () => {
     expect(metrics).toMatch(/statekeeper_fsync_seconds_count [1-9]/);
     const health = await fetch(`http://127.0.0.1:${ensemble.server(leader.id).adminPort}/health`);
     expect(health.status).toBe(200);
+    const lines: string[] = [];
+    expect(await statusCommand({ server: `127.0.0.1:${ensemble.server(leader.id).adminPort}`, out: (l) => lines.push(l) })).toBe(0);
+    expect(lines.find((l) => l.startsWith('role:'))).toMatch(/^role:\s+(leader|follower|candidate)/);
+    expect(lines.find((l) => l.startsWith('peers:'))).toContain('n4(observer)');
   });
 
   it('the observer learns every commit, serves ZooKeeper clients and never votes', async () => {
