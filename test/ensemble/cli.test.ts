@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeProcessArgv, statusCommand } from '../../src/server/ensemble/cli.js';
+import { fetchStatus, nodeProcessArgv, statusCommand } from '../../src/server/ensemble/cli.js';
 import { EXIT_CODE } from '../../src/server/ensemble/node-process.js';
 import { deriveTimings } from '../../src/server/ensemble/timings.js';
-import { freePorts } from './harness.js';
+import { freePorts, waitFor } from './harness.js';
+import { ZkConn } from './zk-client.js';
 
 describe('timings from tickTime', () => {
   it('keep failover well under 2 s with ZooKeeper defaults and scale down with short ticks', () => {
@@ -40,6 +41,35 @@ describe('the server process', () => {
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(code).toBe(EXIT_CODE.startup);
       expect(stderr.trim()).toBe(`statekeeper: ${file}:2: tickTime: must be an integer, got "soon"`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a standalone server (no server lines) serves ZooKeeper clients and stops gracefully on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sk-cli-'));
+    try {
+      const [clientPort, adminPort] = await freePorts(2);
+      const file = join(dir, 'zoo.cfg');
+      writeFileSync(file, `tickTime=1000\ndataDir=${dir}/data\nclientPort=${clientPort}\nclientPortAddress=127.0.0.1\nstatekeeper.adminPort=${adminPort}\nstatekeeper.adminAddress=127.0.0.1\n`);
+      const child = spawn(process.execPath, nodeProcessArgv(file, false), { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        await waitFor('the standalone server to serve', async () => ((await fetchStatus(`127.0.0.1:${adminPort!}`, 2000)).serving ? true : undefined));
+        const conn = new ZkConn(`127.0.0.1:${clientPort!}`);
+        await conn.connect();
+        await conn.create('/alone', Buffer.from('x'));
+        expect((await conn.get('/alone')).toString()).toBe('x');
+        await conn.close();
+        const status = await fetchStatus(`127.0.0.1:${adminPort!}`);
+        expect([status.role, status.voters, status.peers]).toEqual(['leader', [1], []]);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      expect(await exit).toBe(EXIT_CODE.ok);
+      expect(stdout).toContain('"event":"stopped"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
