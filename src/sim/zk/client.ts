@@ -234,6 +234,9 @@ export class SimZkClient {
         }
         this.noteResponse(request, response, sessionId, connection.server.id);
         resolve({ kind: 'ok', response, server: connection.server.id });
+        // Another attachment owns the session now (a late connection attempt elsewhere claimed it):
+        // reconnect, which claims it back, as a ZooKeeper client does after SESSIONMOVED.
+        if (response.err === ErrorCode.SESSIONMOVED && this.connection?.server === connection.server) this.connectionLost();
       });
     });
   }

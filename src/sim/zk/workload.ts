@@ -21,6 +21,8 @@ export const LIN_ROOT = '/lin';
 const SETUP_LIMIT_MS = 30_000;
 /** After the heal, clients get this long to finish their last operation. */
 const DRAIN_LIMIT_MS = 30_000;
+/** By default the load goes on this long after the heal: the service must serve clients again. */
+export const POST_HEAL_LOAD_MS = 1000;
 /** A load bounded by `maxOps` only must still end within this much virtual time. */
 const MAX_OPEN_LOAD_MS = 3_600_000;
 
@@ -28,7 +30,10 @@ export interface LinWorkloadOptions {
   readonly clients: number;
   /** Number of znodes (contention grows as it shrinks). */
   readonly paths: number;
-  /** Clients start operations until this long after the faults start (default: the heal; Infinity: until `maxOps`). */
+  /**
+   * Clients start operations until this long after the faults start (default: until
+   * `POST_HEAL_LOAD_MS` after the heal, so recovery is exercised too; Infinity: until `maxOps`).
+   */
   readonly loadMs?: number;
   /** Stop after this many operations in all (default: no limit besides `loadMs`). */
   readonly maxOps?: number;
@@ -47,6 +52,8 @@ export interface LinWorkloadResult {
   readonly settled: boolean;
   /** Operations invoked by clients (final reads excluded). */
   readonly invoked: number;
+  /** Operations answered after the heal (recovery: the service serves clients again). */
+  readonly answeredAfterHeal: number;
 }
 
 /** Keep retrying `fn` until it answers one of `accept` (bounded by the caller's run limit). */
@@ -95,7 +102,7 @@ export async function runLinearizabilityWorkload(cluster: ZkSimCluster, options:
   if (setup.timedOut) throw new Error(`setup did not finish within ${SETUP_LIMIT_MS} ms (scenario seed ${cluster.scenario.seed})`);
 
   cluster.startFaults();
-  const loadEndMs = cluster.now() + (options.loadMs ?? cluster.scenario.healAtMs);
+  const loadEndMs = cluster.now() + (options.loadMs ?? cluster.scenario.healAtMs + POST_HEAL_LOAD_MS);
   const maxOps = options.maxOps ?? Infinity;
   const thinkMaxMs = options.thinkMaxMs ?? 20;
   let invoked = 0;
@@ -129,7 +136,8 @@ export async function runLinearizabilityWorkload(cluster: ZkSimCluster, options:
   const settled = await cluster.settle();
   history.addFinalReads(paths);
   for (const c of clients) cluster.removeWatcher(c);
-  return { history, operations: history.operations(), clients, paths, settled, invoked };
+  const answeredAfterHeal = history.recorder.operations().filter((op) => op.return !== Infinity && op.call > healAtMs).length;
+  return { history, operations: history.operations(), clients, paths, settled, invoked, answeredAfterHeal };
 }
 
 /** One random operation: mostly on a few paths, with exact versions some of the time. */

@@ -2,7 +2,8 @@
  * Under faults (crashes, restarts, partitions, message loss, duplication and delay) the histories of
  * concurrent clients doing create / setData / delete / linearizable getData and exists are
  * linearizable per path; every answered write is in every replica's log at its zxid; the replicas
- * converge after the heal, and final reads of every replica fit the history (no acknowledged write lost).
+ * converge after the heal, clients are served again, and final reads of every replica fit the history
+ * (no acknowledged write lost).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +28,7 @@ async function violations(scenario: ZkScenario): Promise<{ problems: string[]; c
   const lin = checkZnodeHistory(run.operations);
   if (lin.violation !== null) problems.push(lin.violation);
   problems.push(...run.history.unexpected);
+  if (run.answeredAfterHeal === 0) problems.push('no operation sent after the heal was answered');
   if (problems.length > 0) problems.unshift(describeZkScenario(scenario), ...cluster.faultLog);
   return { problems, ...run.history.counts() };
 }

@@ -28,7 +28,7 @@ const quiet: SessionListener = { onWatch: () => {}, onSessionEnd: () => {} };
 describe('regressions found by the simulator', () => {
   it('1. a command from a server\'s previous life does not answer a new command (seed 13)', async () => {
     const cluster = new ZkSimCluster(randomZkScenario(13, { healAtMs: 2000 }));
-    const run = await runLinearizabilityWorkload(cluster, { clients: 4, paths: 3 });
+    const run = await runLinearizabilityWorkload(cluster, { clients: 4, paths: 3, loadMs: 2000 });
     expect(checkAnsweredWritesApplied(cluster, run.clients.flatMap((c) => c.answeredWrites))).toBeNull();
     expect(run.history.unexpected).toEqual([]);
     expect(checkZnodeHistory(run.operations).violation).toBeNull();
@@ -36,7 +36,7 @@ describe('regressions found by the simulator', () => {
 
   it('2. a write is applied at most once when its session moves while it is in flight (seed 225)', async () => {
     const cluster = new ZkSimCluster(randomZkScenario(225, { healAtMs: 2000, wipe: true }));
-    const run = await runLinearizabilityWorkload(cluster, { clients: 4, paths: 3 });
+    const run = await runLinearizabilityWorkload(cluster, { clients: 4, paths: 3, loadMs: 2000 });
     expect(checkZnodeHistory(run.operations).violation).toBeNull();
     // Every setData of the workload carries unique data: none may be applied twice.
     const decoder = new TextDecoder();
