@@ -97,7 +97,9 @@ export const acceptorSetup = setup({
     askPeersForState: emit({ type: 'send' as const, to: 'peers' as const, msg: { type: 'RecoveryRequest' as const } }),
     /** Adopt the highest promise and, per slot, the entry accepted in the highest ballot. */
     mergeRecoveryReply: assign(({ context, event }) => {
-      if (event.type !== 'RecoveryReply' || context.recoveredFrom.has(event.from)) return {};
+      // Only another voter's word counts toward the majority that vouches for what this one forgot.
+      if (event.type !== 'RecoveryReply' || event.from === context.id || !context.voters.includes(event.from)) return {};
+      if (context.recoveredFrom.has(event.from)) return {};
       context.recoveredFrom.add(event.from);
       for (const a of event.accepted) {
         const known = context.accepted.get(a.slot);
@@ -130,7 +132,7 @@ export const acceptorSetup = setup({
         context.accepted.set(s, { slot: s, ballot: event.ballot, entry: event.entries[i]! });
         if (s > slot) slot = s;
       }
-      if (event.ballot.epoch > epoch) epoch = event.ballot.epoch;
+      if (event.entries.length > 0 && event.ballot.epoch > epoch) epoch = event.ballot.epoch;
       return { promised: event.ballot, lastLog: { epoch, slot } };
     }),
     persistPromise: emit(({ context }) => ({ type: 'persistPromise' as const, promised: context.promised })),

@@ -13,7 +13,10 @@ export const candidate = electionSetup.createStateConfig({
       always: { guard: 'hasQuorumOfGrants', target: 'campaign' },
       after: { electionTimeout: { target: 'preCampaign', reenter: true } },
       on: {
-        PreVoteReply: { guard: 'isPreVoteGrant', actions: ['recordGrant'] },
+        PreVoteReply: [
+          { guard: 'isRefusalFromLaterEpoch', target: '#election.follower', actions: ['adoptEpoch', 'persistElection'] },
+          { guard: 'isPreVoteGrant', actions: ['recordGrant'] },
+        ],
       },
     },
     campaign: {

@@ -23,7 +23,7 @@ export const leader = electionSetup.createStateConfig({
           after: {
             checkQuorumInterval: [
               { guard: 'heardFromQuorum', target: 'watching', reenter: true, actions: ['resetHeard'] },
-              { target: '#election.follower' },
+              { target: '#election.follower', actions: ['forgetLeaderContact'] },
             ],
           },
         },

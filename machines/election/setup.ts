@@ -43,6 +43,12 @@ export const electionSetup = setup({
       event.epoch > context.epoch &&
       !context.leaderContact &&
       isLogUpToDate(event.lastLog, event.localLog),
+    /**
+     * A pre-vote refused by a voter already in a later epoch: adopt that epoch (etcd does the same),
+     * or a candidate whose epoch fell behind could never win a voter's pre-vote again.
+     */
+    isRefusalFromLaterEpoch: ({ context, event }) =>
+      event.type === 'PreVoteReply' && !event.granted && event.epoch > context.epoch,
     isPreVoteGrant: ({ context, event }) =>
       event.type === 'PreVoteReply' && event.granted && event.epoch === context.epoch + 1,
     isVoteGrant: ({ context, event }) => event.type === 'VoteReply' && event.granted && event.epoch === context.epoch,
@@ -100,9 +106,8 @@ export const electionSetup = setup({
     grantPreVote: emit(({ event }) =>
       reply(event, { type: 'PreVoteReply', epoch: (event as { epoch: number }).epoch, granted: true }),
     ),
-    denyPreVote: emit(({ event }) =>
-      reply(event, { type: 'PreVoteReply', epoch: (event as { epoch: number }).epoch, granted: false }),
-    ),
+    /** A refusal carries the voter's own epoch, so a candidate that fell behind learns the current one. */
+    denyPreVote: emit(({ context, event }) => reply(event, { type: 'PreVoteReply', epoch: context.epoch, granted: false })),
     sendHeartbeats: emit(({ context }) => ({
       type: 'send' as const,
       to: 'peers' as const,

@@ -93,7 +93,8 @@ const grantVote: Part = (c, e) => ({
 const answerStaleLeader: Part = (c, e) => ({ effects: [{ type: 'send', to: fromOf(e), msg: { type: 'HeartbeatReply', epoch: c.epoch } }] });
 const denyVote: Part = (c, e) => ({ effects: [{ type: 'send', to: fromOf(e), msg: { type: 'VoteReply', epoch: c.epoch, granted: false } }] });
 const grantPreVote: Part = (_c, e) => ({ effects: [{ type: 'send', to: fromOf(e), msg: { type: 'PreVoteReply', epoch: epochOf(e), granted: true } }] });
-const denyPreVote: Part = (_c, e) => ({ effects: [{ type: 'send', to: fromOf(e), msg: { type: 'PreVoteReply', epoch: epochOf(e), granted: false } }] });
+/** A refusal carries the voter's own epoch, so a candidate that fell behind learns the current one. */
+const denyPreVote: Part = (c, e) => ({ effects: [{ type: 'send', to: fromOf(e), msg: { type: 'PreVoteReply', epoch: c.epoch, granted: false } }] });
 const loseLeader: Part = () => ({ leader: null, contact: false });
 const enterCandidate: Part = (c) => ({ effects: [announce('candidate', c)] });
 /** Pre-vote: ask for epoch + 1 without moving to it. */
@@ -130,12 +131,8 @@ const passQuorumCheck: Part = (c, e) => ({
   checkDueMs: CHECK_QUORUM_MS,
   beatDueMs: c.beatDueMs - (e as { afterMs: number }).afterMs,
 });
-/**
- * Check-quorum failed: the leader steps down. It keeps its own id as `leader` (the real machine
- * does; reported as a defect, see the report of this test suite), so the follower it becomes
- * announces itself as leader until its election timer fires.
- */
-const stepDownUnheard: Part = () => ({});
+/** Check-quorum failed: the leader steps down and no longer knows a leader. */
+const stepDownUnheard: Part = () => ({ leader: null, contact: false });
 
 /** Several parts as one, in order. */
 function chain(...parts: Part[]): Part {
@@ -196,6 +193,7 @@ export const electionModel = setup({
     canGrantPreVote: ({ context, event }) =>
       event.type === 'PreVoteRequest' && event.epoch > context.epoch && !context.contact && isUpToDate(event.lastLog, event.localLog),
     isPreVoteGrant: ({ context, event }) => event.type === 'PreVoteReply' && event.granted && event.epoch === context.epoch + 1,
+    isRefusalFromLaterEpoch: ({ context, event }) => event.type === 'PreVoteReply' && !event.granted && event.epoch > context.epoch,
     isVoteGrant: ({ context, event }) => event.type === 'VoteReply' && event.granted && event.epoch === context.epoch,
     hasQuorumOfGrants: ({ context }) => context.grants.length >= context.quorum,
     heardFromQuorum: ({ context }) => context.heard.length >= context.quorum,
@@ -272,7 +270,10 @@ export const electionModel = setup({
       always: { guard: 'hasQuorumOfGrants', target: 'candidate', actions: 'startCampaign' },
       on: {
         ELECTION_TIMEOUT: { target: 'preCandidate', actions: 'restartPreCampaign' },
-        PreVoteReply: { guard: 'isPreVoteGrant', actions: 'recordGrant' },
+        PreVoteReply: [
+          { guard: 'isRefusalFromLaterEpoch', target: 'follower', actions: 'stepDownToHigherEpoch' },
+          { guard: 'isPreVoteGrant', actions: 'recordGrant' },
+        ],
         Heartbeat: [
           { guard: 'isHigherEpoch', target: 'follower', actions: 'followHigherLeader' },
           { guard: 'isCurrentEpoch', target: 'follower', actions: 'yieldToLeader' },
