@@ -106,7 +106,8 @@ export async function createProtected(
       if (!(err instanceof ConnectionLossError) || attempt >= MAX_CONNECTION_LOSS_RETRIES) throw err;
       // The new server may lag the one that took the create: catch it up before looking.
       await retryOnConnectionLoss(() => client.sync(dir));
-      const mine = (await retryOnConnectionLoss(() => client.getChildren(dir))).find((n) => n.startsWith(marker));
+      const siblings = await retryOnConnectionLoss(() => client.getChildren(dir)).catch((e: unknown) => (e instanceof NoNodeError ? [] : Promise.reject(e)));
+      const mine = siblings.find((n) => n.startsWith(marker));
       const stat = mine === undefined ? null : await retryOnConnectionLoss(() => client.exists(join(dir, mine)));
       if (mine !== undefined && stat !== null) return { path: join(dir, mine), stat };
     }
