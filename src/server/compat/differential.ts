@@ -22,7 +22,9 @@
  * - a session may hold a one-shot and a persistent watch on one path (ZooKeeper 3.9's rule,
  *   ZOOKEEPER-4466); in 3.8 a later registration replaced the mode of the earlier one. Once a
  *   session has added a persistent watch on a path, its reads of that path that would set a
- *   one-shot watch on the same table are sent without the watch flag (on both servers).
+ *   one-shot watch on the same table are sent without the watch flag (on both servers); an
+ *   addWatch on a path where the session asked a one-shot watch, or holds the other persistent
+ *   mode, is not sent at all.
  * - data over jute.maxbuffer: the generator stays far below it.
  * - child order: normalized (sorted).
  * - containers are reaped on statekeeper's tick but on ZooKeeper's 60 s container check: the
@@ -159,6 +161,8 @@ interface SessionSlot {
   client: RawZkClient | null;
   /** Paths this session added a persistent (0) or recursive (1) watch on, by the sequence alone. */
   readonly persistent: Map<string, Set<0 | 1>>;
+  /** Paths this session asked a one-shot watch on (fired or not), by the sequence alone. */
+  readonly oneShot: Set<string>;
 }
 
 /** Bound on nodes walked when reading the final tree (the generator's path space is far smaller). */
@@ -249,7 +253,7 @@ export async function runSequence(target: DiffTarget, root: string, ops: readonl
     const client = await connectTo(target.endpoint(slot));
     const label = `s${labels++}`;
     ids.set(client.sessionId, label);
-    return { label, client, persistent: new Map() };
+    return { label, client, persistent: new Map(), oneShot: new Set() };
   };
   try {
     const auth = await admin.request({ op: 'auth', type: 0, scheme: 'digest', auth: Buffer.from(target.superCredentials) });
@@ -278,11 +282,16 @@ export async function runSequence(target: DiffTarget, root: string, ops: readonl
       previous = op.s;
       const request = requestOf(root, op, (path, table) => {
         const modes = slot.persistent.get(path);
-        if (modes === undefined) return true;
-        return !(modes.has(0) || (modes.has(1) && table === 'data'));
+        const allowed = modes === undefined || !(modes.has(0) || (modes.has(1) && table === 'data'));
+        if (allowed) slot.oneShot.add(path);
+        return allowed;
       });
       if (op.kind === 'addWatch') {
         const modes = slot.persistent.get(op.path) ?? new Set<0 | 1>();
+        // Another mode on a path that already has one (a second persistent mode, or a one-shot
+        // watch that may still be pending) is the 3.8/3.9 difference again: in 3.8 the later mode
+        // replaces the earlier one for that session and path in both watch tables. Not sent.
+        if ((modes.size > 0 && !modes.has(op.mode)) || slot.oneShot.has(op.path)) continue;
         modes.add(op.mode);
         slot.persistent.set(op.path, modes);
       }
