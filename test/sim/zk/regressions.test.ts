@@ -10,6 +10,14 @@
  * 3. a session the leader expired was reported as Closed, not Expired, to its client on the leader;
  * 4. a session could move to a lagging server and read older state than it had seen (no last-seen
  *    zxid in openSession; ZooKeeper refuses such a connection).
+ *
+ * And one still open, written as `it.fails` (it passes while the defect is there; when the fix lands
+ * vitest reports it, and `it.fails` becomes `it`):
+ *
+ * 5. a deposed leader's session expiries outlive its leadership: cut off from the clients' pings, the
+ *    old leader proposes closeSession for their sessions before it steps down, and after the heal its
+ *    forward retries get those commands committed by the new leader, expiring sessions that never
+ *    stopped pinging.
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionListener } from '../../../src/node/service.js';
@@ -104,5 +112,25 @@ describe('regressions found by the simulator', () => {
     expect(created.err).toBe(ErrorCode.OK);
     // Refusing or stalling the move is fine; answering from before the session's own create is not.
     if (read !== undefined) expect(read.err).toBe(ErrorCode.OK);
+  });
+
+  it.fails('5. a session that keeps pinging is never expired by a deposed leader (seed 519805496)', async () => {
+    // n2 leads; the client pings through n1. n2 is cut off alone right after the connect: it keeps
+    // leading (no quorum) until ~800 ms, and at 700 ms, hearing no pings, proposes closeSession for
+    // the session. n1 and n3 elect n1 and keep the session alive. After the heal, n2's forward retry
+    // of that closeSession reaches n1, which commits it: the live session expires at ~2204 ms.
+    const cluster = new ZkSimCluster(calmZkScenario(519805496, 3));
+    const client = new SimZkClient(cluster, { id: 0, sessionTimeoutMs: 400, server: 1 });
+    const work = (async () => {
+      await client.connect();
+      const leader = cluster.leader()!.id;
+      cluster.partition([[leader], cluster.serverIds.filter((id) => id !== leader)]);
+      await cluster.sleep(1500);
+      cluster.bus.heal();
+      await cluster.sleep(1500);
+      return client.state;
+    })();
+    const done = await cluster.runUntilDone(work, RUN_LIMIT_MS);
+    expect(done).toEqual({ timedOut: false, value: 'connected' });
   });
 });
