@@ -1,9 +1,7 @@
 // A Node.js service that embeds a 3-node statekeeper ensemble in its own process, does its work
 // under a lock whose fencing token guards the shared resource, and follows a configuration node.
 // Run it: npx tsx docs/examples/embedded-service.ts
-import { EmbeddedEnsemble, ZooKeeperClient } from 'statekeeper/client';
-// The recipes: from 'statekeeper/client' too once src/client/index.ts re-exports them.
-import { Lock, NodeCache } from '../../src/client/recipes/index.js';
+import { EmbeddedEnsemble, Lock, NodeCache, ZooKeeperClient } from 'statekeeper/client';
 
 export async function main() {
   const ensemble = await EmbeddedEnsemble.start({ nodes: 3 });
