@@ -7,3 +7,4 @@ export * from './errors.js';
 export { OPEN_ACL_UNSAFE, CREATOR_ALL_ACL, READ_ACL_UNSAFE, Perms, ErrorCode, EventType } from '../protocol/zookeeper.js';
 export type { Acl, AclId, Stat } from '../protocol/zookeeper.js';
 export { digestId } from '../tree/index.js';
+export * from './recipes/index.js';
