@@ -130,6 +130,8 @@ interface PendingWrite {
   readonly command: Command;
   readonly done: (result: ServiceApplyResult) => void;
   timer: unknown;
+  /** A leader's own decision (session expiry, reaping): dropped, not retried, once it stops leading. */
+  readonly leaderOnly?: boolean;
 }
 
 type ServiceApplyResult = { err: number; zxid: bigint; path?: string; stat?: Stat; results?: readonly OpResult[] };
@@ -464,7 +466,7 @@ export class CoordinationService implements Application {
   // ---------------------------------------------------------------- writes through the log
 
   /** Propose a transaction and resolve once this server has applied it. */
-  private write(txn: TreeTxn, s: LocalSession | undefined, own = false): Promise<ServiceApplyResult> {
+  private write(txn: TreeTxn, s: LocalSession | undefined, own = false, leaderOnly = false): Promise<ServiceApplyResult> {
     // Unique across lives of this server: a command of an earlier life may still commit after a restart.
     const id = `${this.opts.serverId}.${this.bootNonce}.${++this.commandCounter}`;
     const payload: ServiceCommand =
@@ -484,6 +486,7 @@ export class CoordinationService implements Application {
           resolve(result);
         },
         timer: undefined,
+        leaderOnly,
       };
       this.pending.set(id, p);
       this.forward(p, null);
@@ -501,6 +504,10 @@ export class CoordinationService implements Application {
     if (this.stopped || !this.pending.has(p.command.id)) return;
     this.opts.clock.clearTimeout(p.timer);
     const node = this.opts.node;
+    if (p.leaderOnly === true && !node.isActiveLeader) {
+      this.dropLeaderDecisions();
+      return;
+    }
     if (!node.submit([p.command], node.id)) {
       const leader = hint ?? node.leader;
       if (leader !== null && leader !== node.id) node.sendTo(leader, { type: 'ClientRequest', command: p.command });
@@ -578,8 +585,23 @@ export class CoordinationService implements Application {
     } else {
       this.deadlines.clear();
       this.expiring.clear();
+      this.dropLeaderDecisions();
       if (touched.length > 0 && node.leader !== null && node.leader !== node.id) node.sendTo(node.leader, { type: 'SessionTouch', sessions: touched });
     }
+  }
+
+  /**
+   * A deposed leader must not push its expiries through the next leader: the sessions it saw as
+   * silent may have been pinging the other side of a partition all along.
+   */
+  private dropLeaderDecisions(): void {
+    for (const [id, p] of this.pending) {
+      if (p.leaderOnly !== true) continue;
+      this.pending.delete(id);
+      this.opts.clock.clearTimeout(p.timer);
+      p.done({ err: ErrorCode.CONNECTIONLOSS, zxid: this.lastZxidValue });
+    }
+    this.reaping = false;
   }
 
   private noteActivity(hex: string): void {
@@ -597,7 +619,7 @@ export class CoordinationService implements Application {
         this.deadlines.set(hex, now + (this.tree.getSession(sessionId)?.timeoutMs ?? 0));
       } else if (deadline < now && !this.expiring.has(hex)) {
         this.expiring.add(hex);
-        void this.write({ type: 'closeSession', sessionId }, undefined);
+        void this.write({ type: 'closeSession', sessionId }, undefined, false, true);
       }
     }
   }
@@ -608,7 +630,7 @@ export class CoordinationService implements Application {
     const paths = [...this.tree.containerCandidates(), ...this.tree.expiredTtlNodes(this.opts.now())];
     if (paths.length === 0) return;
     this.reaping = true;
-    void this.write({ type: 'reapExpired', paths }, undefined).then(() => {
+    void this.write({ type: 'reapExpired', paths }, undefined, false, true).then(() => {
       this.reaping = false;
     });
   }
