@@ -122,14 +122,16 @@ export function randomZkScenario(seed: number, options: ZkScenarioOptions = {}):
   };
 }
 
+/** Two non-empty sides: often one node alone, otherwise a random cut. */
 function randomSplit(random: SeededRandom, nodes: number): NodeId[][] {
-  if (random.chance(0.4)) {
+  const isolate = (): NodeId[][] => {
     const lone = random.int(1, nodes);
     return [[lone], range(nodes).filter((n) => n !== lone)];
-  }
+  };
+  if (random.chance(0.4)) return isolate();
   const groups: NodeId[][] = [[], []];
   for (const n of range(nodes)) groups[random.int(0, 1)]!.push(n);
-  return groups.filter((g) => g.length > 0);
+  return groups.every((g) => g.length > 0) ? groups : isolate();
 }
 
 /** Options of {@link zkScenarioArbitrary}. */
