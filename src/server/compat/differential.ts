@@ -16,7 +16,9 @@
  * transactions such as session creation), reply-header zxids, times, session ids (replaced by the
  * session's label), the order of child lists and of getEphemerals (ZooKeeper: hash order), and the
  * order of ACL entries (an `auth` ACL expands to the session's ids in the iteration order of
- * ZooKeeper's authInfo, a ConcurrentHashMap-backed set: hash order again).
+ * ZooKeeper's authInfo, a ConcurrentHashMap-backed set: hash order again), and the order of the
+ * notifications one session's close causes (ZooKeeper deletes its ephemerals in hash order,
+ * statekeeper in path order: see AFTER_CLOSE_BARRIER).
  *
  * Deliberate statekeeper differences (src/tree/README.md) and how the driver keeps them out:
  * - a session may hold a one-shot and a persistent watch on one path (ZooKeeper 3.9's rule,
@@ -24,7 +26,7 @@
  *   session has added a persistent watch on a path, its reads of that path that would set a
  *   one-shot watch on the same table are sent without the watch flag (on both servers); an
  *   addWatch on a path where the session asked a one-shot watch, or holds the other persistent
- *   mode, is not sent at all.
+ *   mode, and a removeWatches on a path where it holds a persistent watch, are not sent at all.
  * - data over jute.maxbuffer: the generator stays far below it.
  * - child order: normalized (sorted).
  * - containers are reaped on statekeeper's tick but on ZooKeeper's 60 s container check: the
@@ -103,6 +105,8 @@ export type DiffOp =
   | { readonly kind: 'multi'; readonly s: number; readonly ops: readonly MultiSubOp[] }
   | { readonly kind: 'multiRead'; readonly s: number; readonly ops: readonly { readonly op: 'getData' | 'getChildren'; readonly path: string }[] }
   | { readonly kind: 'addWatch'; readonly s: number; readonly path: string; readonly mode: 0 | 1 }
+  /** WatcherType: 1 children, 2 data, 3 any. */
+  | { readonly kind: 'removeWatches' | 'checkWatches'; readonly s: number; readonly path: string; readonly type: 1 | 2 | 3 }
   | { readonly kind: 'addAuth'; readonly s: number; readonly scheme: string; readonly auth: string }
   | { readonly kind: 'sync'; readonly s: number; readonly path: string }
   | { readonly kind: 'getAllChildrenNumber'; readonly s: number; readonly path: string }
@@ -165,6 +169,14 @@ interface SessionSlot {
   readonly oneShot: Set<string>;
 }
 
+/**
+ * Path suffix of the sync that follows a session's close on every other session. ZooKeeper
+ * deletes a closing session's ephemerals in the order of a hash set, statekeeper in path order
+ * (src/tree/README.md): the events between that sync and the one before the close are compared
+ * as a sorted list.
+ */
+export const AFTER_CLOSE_BARRIER = '/.after-close';
+
 /** Bound on nodes walked when reading the final tree (the generator's path space is far smaller). */
 export const MAX_TREE_NODES = 500;
 
@@ -216,6 +228,9 @@ export function requestOf(root: string, op: DiffOp, watchAllowed: (path: string,
       return { op: 'multiRead', ops: op.ops.map((o) => ({ op: o.op, path: abs(root, o.path), watch: false })) };
     case 'addWatch':
       return { op: 'addWatch', path: abs(root, op.path), mode: op.mode };
+    case 'removeWatches':
+    case 'checkWatches':
+      return { op: op.kind, path: abs(root, op.path), type: op.type };
     case 'addAuth':
       return { op: 'auth', type: 0, scheme: op.scheme, auth: Buffer.from(op.auth, 'utf8') };
     case 'sync':
@@ -273,7 +288,13 @@ export async function runSequence(target: DiffTarget, root: string, ops: readonl
       const client = slot.client;
       if (client === null || client.closed) continue;
       if (op.kind === 'close') {
+        // Barriers around the close on every other session: the notifications the close causes
+        // (its ephemerals' deletion) then sit alone between two sync replies, where
+        // normalizeObservation may sort them (see AFTER_CLOSE_BARRIER).
+        const others = sessions.filter((o) => o !== slot && o.client !== null && !o.client.closed);
+        for (const o of others) await o.client!.request({ op: 'sync', path: root });
         await client.close();
+        for (const o of others) await o.client!.request({ op: 'sync', path: `${root}${AFTER_CLOSE_BARRIER}` });
         closedLogs.push({ label: slot.label, id: client.sessionId, log: client.log });
         slot.client = null;
         continue;
@@ -286,6 +307,9 @@ export async function runSequence(target: DiffTarget, root: string, ops: readonl
         if (allowed) slot.oneShot.add(path);
         return allowed;
       });
+      // removeWatches on a path with a persistent watch: 3.8 and 3.9 disagree on which table a
+      // persistent or recursive watch is removed from (statekeeper follows 3.9). Not sent.
+      if (op.kind === 'removeWatches' && slot.persistent.has(op.path)) continue;
       if (op.kind === 'addWatch') {
         const modes = slot.persistent.get(op.path) ?? new Set<0 | 1>();
         // Another mode on a path that already has one (a second persistent mode, or a one-shot
@@ -457,7 +481,22 @@ export function normalizeObservation(raw: RawObservation): Observation {
     }
   };
   const sessions: Record<string, unknown[]> = {};
-  for (const { label, log } of raw.logs) sessions[label] = log.map(entry);
+  for (const { label, log } of raw.logs) sessions[label] = sortCloseEvents(log).map(entry);
   const tree = raw.tree.map((n) => ({ path: n.path, data: data(n.data), stat: stat(n.stat), acl: acls(n.acl), children: n.children }));
   return { sessions, tree, driverErrors: raw.driverErrors };
+}
+
+/** Sorts (by path, then type) each run of events right before an after-close barrier reply. */
+function sortCloseEvents(log: readonly RawLogEntry[]): RawLogEntry[] {
+  const out = [...log];
+  for (let i = 0; i < out.length; i++) {
+    const e = out[i]!;
+    if (e.kind !== 'reply' || e.op !== 'sync' || e.reply.body?.record !== 'SyncResponse' || !e.reply.body.path.endsWith(AFTER_CLOSE_BARRIER)) continue;
+    let start = i;
+    while (start > 0 && out[start - 1]!.kind === 'event') start--;
+    const run = out.slice(start, i) as Array<Extract<RawLogEntry, { kind: 'event' }>>;
+    run.sort((a, b) => (a.event.path < b.event.path ? -1 : a.event.path > b.event.path ? 1 : a.event.type - b.event.type));
+    out.splice(start, run.length, ...run);
+  }
+  return out;
 }
