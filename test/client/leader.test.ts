@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnsemble, ZooKeeperClient } from '../../src/client/index.js';
 import { LeaderElection, LeaderLatch, RecipeTimeoutError } from '../../src/client/recipes/index.js';
-import { connect, followerId, range, reachState, sessionEnded, startEnsemble, within } from './helpers.js';
+import { connect, expireByPartition, followerId, range, reachState, sessionEnded, startEnsemble, within } from './helpers.js';
 
 let ensemble: EmbeddedEnsemble;
 
@@ -65,6 +65,21 @@ describe('LeaderLatch', () => {
     await third.close();
     await expect(third.awaitLeadership()).rejects.toThrow(/closed/);
     await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('a leader whose session expires loses leadership; the next participant leads', async () => {
+    const { clients } = await participants(1);
+    const onLeader = await connect(ensemble, { sessionTimeoutMs: 400, server: ensemble.leader()!.id });
+    const first = new LeaderLatch(onLeader, '/latch-expiry');
+    await first.start();
+    await first.awaitLeadership({ timeoutMs: 5_000 });
+    const second = new LeaderLatch(clients[0]!, '/latch-expiry');
+    await second.start();
+    await expireByPartition(ensemble, onLeader);
+    await second.awaitLeadership({ timeoutMs: 5_000 });
+    expect(first.hasLeadership).toBe(false);
+    await reachState(onLeader, 'expired');
+    await second.close();
   });
 
   it('awaitLeadership times out while another leads', async () => {

@@ -1,9 +1,9 @@
 /**
- * Property: under random interleavings of lock contenders, with server crashes and client closes,
- * no two holders are ever valid at once, where a holder is valid until its session ends (the
- * end committed in the log), and a holder whose token is below one already granted must be one
- * whose session has ended. Each run gets a fresh 3-node ensemble (a crashed server stays down:
- * EmbeddedEnsemble.restart cannot bring back a server with a log, reported).
+ * Property: under random interleavings of lock contenders, with server crashes and restarts and
+ * client closes, no two holders are ever valid at once, where a holder is valid until its session
+ * ends (the end committed in the log), and a holder whose token is below one already granted must
+ * be one whose session has ended. Every acquire of a live client completes (liveness). Each run
+ * gets a fresh 3-node ensemble.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -21,7 +21,8 @@ type Step =
   | { readonly kind: 'acquire'; readonly who: number }
   | { readonly kind: 'release'; readonly who: number }
   | { readonly kind: 'close'; readonly who: number }
-  | { readonly kind: 'crash'; readonly server: number }
+  /** Crash a server if none is down (a quorum stays up), else restart the one that is. */
+  | { readonly kind: 'crashOrRestart'; readonly server: number }
   | { readonly kind: 'pause'; readonly roundTrips: number }
   /** Wait for every pending acquire (never generated: with a holder that keeps the lock it would only time out). */
   | { readonly kind: 'settle' };
@@ -37,7 +38,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('acquire' as const), who }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), who }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), who }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), server: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crashOrRestart' as const), server: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('pause' as const), roundTrips: fc.integer({ min: 1, max: 4 }) }) },
 );
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
@@ -66,7 +67,7 @@ async function play(scenario: Scenario, makeLock: (client: ZooKeeperClient) => S
     }
     const bystander = await connect(ensemble);
     let maxToken = 0n;
-    let crashed = false;
+    let down: number | undefined;
     let draining = false;
 
     const onAcquired = (me: Contender, token: bigint): void => {
@@ -101,9 +102,14 @@ async function play(scenario: Scenario, makeLock: (client: ZooKeeperClient) => S
     };
 
     for (const step of scenario.steps) {
-      if (step.kind === 'crash') {
-        if (!crashed) ensemble.crash(step.server); // one at a time keeps a quorum
-        crashed = true;
+      if (step.kind === 'crashOrRestart') {
+        if (down === undefined) {
+          ensemble.crash(step.server);
+          down = step.server;
+        } else {
+          ensemble.restart(down);
+          down = undefined;
+        }
         continue;
       }
       if (step.kind === 'settle') {

@@ -135,8 +135,7 @@ describe('Lock', () => {
     await next.release();
   });
 
-  // On the leader, the client is not told its session expired (it stays 'connected'): the lock
-  // notices all the same, from its node's deletion.
+  // On a follower, and on the leader (which decides the expiry).
   it.each(['follower', 'leader'] as const)('a holder on a %s whose session expires loses the lock; the next contender gets a larger token', async (where) => {
     const server = where === 'leader' ? ensemble.leader()!.id : followerId(ensemble);
     const holder = await connect(ensemble, { sessionTimeoutMs: 400, server });

@@ -6,7 +6,7 @@
  * promptly (Curator's CancelLeadershipException); with `autoRequeue` the participant queues up again.
  */
 import type { ZooKeeperClient } from '../client.js';
-import { isSessionEnd } from './internal.js';
+import { isSessionEnd, isSessionGone } from './internal.js';
 import { Lock } from './lock.js';
 
 export interface LeaderElectionOptions {
@@ -62,6 +62,8 @@ export class LeaderElection {
         const { fencingToken } = await this.lock.acquire({ signal: this.stopping.signal });
         await this.serveTerm(fencingToken);
       } catch (err) {
+        // The server may say the session is gone before the client does (expired by its leader).
+        if (isSessionGone(err)) return;
         if (!this.stopping.signal.aborted && !isSessionEnd(this.client.state)) this.options.onError?.(err);
       }
     } while (this.options.autoRequeue === true && !this.stopping.signal.aborted && !isSessionEnd(this.client.state));

@@ -15,6 +15,7 @@ import {
   deadlineOf,
   deleteQuietly,
   isSessionEnd,
+  isSessionGone,
   join,
   RecipeTimeoutError,
   retryOnConnectionLoss,
@@ -126,7 +127,9 @@ export class LeaderLatch {
     this.checks = this.checks
       .then(() => this.check())
       .catch((err: unknown) => {
-        if (!isSessionEnd(this.client.state)) this.options.onError?.(err);
+        // The server may say the session is gone before the client does (expired by its leader).
+        if (isSessionGone(err)) void this.stop();
+        else if (!isSessionEnd(this.client.state)) this.options.onError?.(err);
       });
   }
 

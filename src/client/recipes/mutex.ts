@@ -14,8 +14,8 @@ export type LockLossReason = 'expired' | 'closed' | 'deleted';
 
 export interface LockOptions {
   /**
-   * Called once when the lock is lost while held (not on release). `isHeld` turns false first, at
-   * the moment the loss is seen; the reason may take one round trip to establish.
+   * Called once, asynchronously, when the lock is lost while held (not on release). `isHeld` turns
+   * false first, at the moment the loss is seen; the reason may take one round trip to establish.
    */
   readonly onLost?: (reason: LockLossReason) => void;
   /** Stored in the lock node, for whoever inspects the contenders. */
@@ -109,7 +109,8 @@ export class SequentialMutex {
     const notify = (reason: LockLossReason): void => {
       if (notified) return;
       notified = true;
-      this.options.onLost?.(reason);
+      // Out of the client's state-change loop: a throwing callback must not starve other listeners.
+      queueMicrotask(() => this.options.onLost?.(reason));
     };
     /** Drop the hold at once; false if it was released (or dropped) already. */
     const drop = (): boolean => {
@@ -123,9 +124,9 @@ export class SequentialMutex {
     this.stopLossWatch = this.client.onStateChange((state) => {
       if (isSessionEnd(state) && drop()) notify(state === 'closed' ? 'closed' : 'expired');
     });
-    // The node can vanish with no state change reaching us (the client is not told when the leader
-    // it is attached to expires its session), so the node is watched as well; the reason comes
-    // from asking the server whether the session still lives.
+    // The node is watched as well: it can vanish before the client hears its session ended (the
+    // node goes in the same transaction), or be deleted by someone else under a live session. The
+    // reason comes from asking the server whether the session still lives.
     void turn.gone.then(async () => {
       if (drop()) notify(await lossReason(this.client));
     });

@@ -8,7 +8,7 @@
 import type { Stat } from '../../protocol/zookeeper.js';
 import type { ZooKeeperClient } from '../client.js';
 import { NoNodeError } from '../errors.js';
-import { isSessionEnd, retryOnConnectionLoss } from './internal.js';
+import { isSessionEnd, isSessionGone, retryOnConnectionLoss } from './internal.js';
 
 /** A node as cached: its data and Stat. */
 export interface CachedNode {
@@ -67,7 +67,8 @@ export class NodeCache {
 
   private refresh(): void {
     this.reads = this.reads.then(() => this.read()).catch((err: unknown) => {
-      if (this.open && !isSessionEnd(this.client.state)) this.options.onError?.(err);
+      if (isSessionGone(err)) this.close();
+      else if (this.open && !isSessionEnd(this.client.state)) this.options.onError?.(err);
     });
   }
 

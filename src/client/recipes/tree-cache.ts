@@ -8,7 +8,7 @@
  */
 import type { ZooKeeperClient, WatchedEvent } from '../client.js';
 import { NoNodeError } from '../errors.js';
-import { isSessionEnd, join, retryOnConnectionLoss } from './internal.js';
+import { isSessionEnd, isSessionGone, join, retryOnConnectionLoss } from './internal.js';
 import type { CachedNode } from './node-cache.js';
 
 export interface TreeCacheEvent {
@@ -96,7 +96,8 @@ export class TreeCache {
     this.work = this.work
       .then(() => (this.open ? task() : undefined))
       .catch((err: unknown) => {
-        if (this.open && !isSessionEnd(this.client.state)) this.options.onError?.(err);
+        if (isSessionGone(err)) void this.close();
+        else if (this.open && !isSessionEnd(this.client.state)) this.options.onError?.(err);
       });
   }
 
