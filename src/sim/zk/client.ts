@@ -115,6 +115,7 @@ export class SimZkClient {
   private pingTimer: unknown;
   private reconnecting = false;
   private closing = false;
+  private unansweredAttempts = 0;
   // Watches the client holds, by path, re-registered after a move (ZooKeeper's ZKWatchManager).
   private readonly dataWatches = new Set<string>();
   private readonly existWatches = new Set<string>();
@@ -156,6 +157,13 @@ export class SimZkClient {
   /** Whether a request is outstanding. */
   get busy(): boolean {
     return this.inFlight !== undefined;
+  }
+  /**
+   * openSession calls not answered yet, abandoned ones included: the service cannot cancel one, so
+   * an attempt the client gave up on may still complete later (and counts as session activity then).
+   */
+  get pendingAttempts(): number {
+    return this.unansweredAttempts;
   }
 
   /** Listen to watch notifications; returns the unsubscribe function. */
@@ -306,7 +314,9 @@ export class SimZkClient {
         session === undefined
           ? { sessionId: 0n, timeoutMs: this.requestedTimeoutMs }
           : { sessionId: session.sessionId, passwordHex: session.passwordHex, timeoutMs: session.timeoutMs, lastZxidSeen: this.lastZxidSeenValue };
+      this.unansweredAttempts++;
       void server.service.openSession(request, this.listener(connection)).then((grant) => {
+        this.unansweredAttempts--;
         if (!settled) {
           settled = true;
           this.cluster.cancel(timer);

@@ -17,6 +17,8 @@ const HEAL_AT_MS = 1500;
 /** Leader tick granularity, touch forwarding and the closeSession commit all fit in this. */
 const EXPIRY_MARGIN_MS = 400;
 const RUN_LIMIT_MS = 60_000;
+/** How long the victim's abandoned connection attempts get to complete before it stops pinging. */
+const ATTEMPTS_LIMIT_MS = 5000;
 
 /** Create `count` ephemerals (plain and sequential) under /eph for `client`; returns their paths. */
 async function createEphemerals(client: SimZkClient, count: number): Promise<string[]> {
@@ -64,6 +66,9 @@ async function expiry({ scenario, timeoutMs, victimServer }: ExpiryCase): Promis
     for (const c of [survivor, victim]) if (c.state === 'expired') await c.connect();
     const survivorPaths = await createEphemerals(survivor, 2);
     const victimPaths = await createEphemerals(victim, 3);
+    // A connection attempt the victim gave up on during the faults may still complete (the service
+    // cannot cancel one), and that counts as activity of the session: let those finish first.
+    for (let waitedMs = 0; victim.pendingAttempts > 0 && waitedMs < ATTEMPTS_LIMIT_MS; waitedMs += 50) await cluster.sleep(50);
     const victimSession = victim.sessionId;
     victim.freeze();
     const frozenAtMs = cluster.now();
