@@ -79,7 +79,7 @@ describe('Queue', () => {
   });
 
   it('gives each item to exactly one of several concurrent consumers, each in queue order', async () => {
-    const total = 40;
+    const total = 25;
     const producer = new Queue(clients[0]!, '/queues/shared');
     for (let i = 0; i < total; i++) await producer.put(String(i).padStart(3, '0'));
     const perConsumer: string[][] = clients.map(() => []);
