@@ -281,7 +281,8 @@ async function main(): Promise<void> {
           process.stderr.write(`running ${label} ...\n`);
           const r = runLoad(anchor, workload, c.endpoints, c.pids, label);
           results[c.name]![workload].push(r);
-          process.stderr.write(`  ${Math.round(r.ops_per_s)} ops/s p50 ${fmt(r.p50_ms)} ms p99 ${fmt(r.p99_ms)} ms errors ${r.errors} server cpu ${fmt(r.server_cpu_pct ?? null, 0)}% other cpu ${fmt(r.other_cpu_pct, 0)}%\n`);
+          const errors = r.errors > 0 ? ` ${JSON.stringify(r.error_samples)}` : '';
+          process.stderr.write(`  ${Math.round(r.ops_per_s)} ops/s p50 ${fmt(r.p50_ms)} ms p99 ${fmt(r.p99_ms)} ms errors ${r.errors}${errors} server cpu ${fmt(r.server_cpu_pct ?? null, 0)}% other cpu ${fmt(r.other_cpu_pct, 0)}%\n`);
         }
       }
     }
