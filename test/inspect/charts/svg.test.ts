@@ -78,7 +78,7 @@ describe('SVG charts', () => {
     expect(dot).toContain('"anchor:running" -> "stopped" [label="STOP\\l", ltail="cluster:running"];');
     const leader = chartDot('leader');
     expect(leader).toContain('"follower" [shape=box, style="rounded,dashed"');
-    expect(leader).toContain('"watching" -> "follower" [label="after checkQuorumInterval\\l"];');
+    expect(leader).toContain('"watching" -> "follower" [label="after checkQuorumInterval / forgetLeaderContact\\l"];');
   });
 
   it('escapes names and labels for DOT and renders them back verbatim', async () => {
