@@ -6,6 +6,9 @@
  * normalization (see src/server/compat/differential.ts for what is normalized and why).
  * One ZooKeeper and one ensemble serve the whole file; each run works under its own root, which
  * the driver deletes afterwards.
+ *
+ * COMPAT_NUM_RUNS (default 25) sets the runs, FC_SEED replays, COMPAT_DEBUG=1 prints every
+ * sequence and the reference's errors. A failure prints the shrunk sequence.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
