@@ -323,8 +323,7 @@ export class ZooKeeperClient {
       const candidates = this.ensemble.servers.filter((s) => s.up);
       const server = candidates[Math.floor(Math.random() * candidates.length)];
       if (server !== undefined && this.grant !== undefined) {
-        // A server that dies while we move to it never answers: give up on it after a while and try another.
-        const grant = await withTimeout(server.service.openSession(
+        const grant = await server.service.openSession(
           {
             sessionId: this.grant.sessionId,
             passwordHex: this.grant.passwordHex,
@@ -332,7 +331,7 @@ export class ZooKeeperClient {
             lastZxidSeen: this.lastZxidSeen,
           },
           this.listener(server),
-        ), Math.max(100, Math.floor(this.grant.timeoutMs / 3)), { err: ErrorCode.CONNECTIONLOSS });
+        );
         if (!('err' in grant)) {
           this.attachTo(server);
           for (const a of this.auths) await server.service.submit(grant.sessionId, { op: 'addAuth', scheme: a.scheme, auth: a.auth });
@@ -431,22 +430,6 @@ export class ZooKeeperClient {
     if (chosen === undefined) throw new ConnectionLossError(ErrorCode.CONNECTIONLOSS);
     return chosen;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(fallback);
-      },
-    );
-  });
 }
 
 function register(table: Map<string, Set<Watcher>>, path: string, watcher: Watcher): void {
