@@ -5,7 +5,7 @@
  */
 import { assign, emit, setup } from 'xstate';
 import type { Effect } from '../../src/protocol/effects.js';
-import { compareBallots, quorumSize, ZERO_BALLOT } from '../../src/protocol/ids.js';
+import { compareBallots, quorumSize } from '../../src/protocol/ids.js';
 import type { Ballot, NodeId, Slot } from '../../src/protocol/ids.js';
 import type { AcceptedEntry, Entry, LogPosition } from '../../src/protocol/messages.js';
 
@@ -211,4 +211,3 @@ export const acceptorMachine = acceptorSetup.createMachine({
 });
 
 export type AcceptorMachine = typeof acceptorMachine;
-export const INITIAL_PROMISE = ZERO_BALLOT;

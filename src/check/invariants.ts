@@ -60,7 +60,7 @@ export const agreement: Invariant = (record) => {
 /** Committed logs agree: every learner applies slots one after another, none skipped or repeated. */
 export const committedPrefix: Invariant = (record) => {
   for (const [node, applies] of record.applies) {
-    let expected = new Map<number, Slot>();
+    const expected = new Map<number, Slot>();
     for (const a of applies) {
       const next = expected.get(a.incarnation) ?? a.startAfter + 1;
       if (a.slot !== next) {
@@ -68,7 +68,6 @@ export const committedPrefix: Invariant = (record) => {
       }
       expected.set(a.incarnation, next + 1);
     }
-    expected = new Map();
   }
   const logs = [...record.finalLogs.entries()];
   for (let i = 0; i < logs.length; i++) {

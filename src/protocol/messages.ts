@@ -206,8 +206,6 @@ export function messageEpoch(msg: PeerMessage): Epoch | undefined {
   }
 }
 
-export const NOOP_COMMANDS: readonly Command[] = Object.freeze([]);
-
 /** A stable identity of an entry, for checks that compare chosen values. */
 export function entryKey(e: Entry): string {
   let key = `${e.origin.epoch}.${e.origin.nodeId}@${e.createdMs}:`;
