@@ -25,6 +25,12 @@ export interface LearnerContext {
   commitSlot: Slot;
   /** Who to ask for missing entries: the sender of the latest commit notice. */
   source: NodeId | null;
+  /**
+   * A node known to hold the chosen slots up to `catchUpUntil` when the usual source may not (a
+   * leader whose phase 1 was lifted past its own learner by a compacted acceptor asks that acceptor).
+   */
+  catchUpFrom: NodeId | null;
+  catchUpUntil: Slot;
 }
 
 export type LearnerEvent =
@@ -37,7 +43,11 @@ export type LearnerEvent =
       /** The local acceptor's entries for appliedSlot+1.., as the node found them (holes undefined). */
       local: readonly (AcceptedEntry | undefined)[];
     }
-  | { type: 'LearnReply'; from: NodeId; fromSlot: Slot; entries: readonly Entry[] };
+  | { type: 'LearnReply'; from: NodeId; fromSlot: Slot; entries: readonly Entry[] }
+  /** Slots up to `commitSlot` are chosen and `from` holds them (entries or a snapshot). */
+  | { type: 'ChosenElsewhere'; from: NodeId; commitSlot: Slot }
+  /** The node installed a snapshot: every slot up to `slot` is applied. */
+  | { type: 'SnapshotInstalled'; slot: Slot };
 
 /** How entries are picked. Only mutants change it: skipping an unknown slot breaks the order. */
 export interface LearnRule {
@@ -57,7 +67,7 @@ export function learnableEntries(context: LearnerContext, event: LearnerEvent, r
       }
       out.push(local.entry);
     }
-  } else {
+  } else if (event.type === 'LearnReply') {
     // A reply that starts after a hole is refused by the `startsAfterHole` guard before we get here.
     const skip = Math.max(0, context.appliedSlot + 1 - event.fromSlot);
     for (let i = skip; i < event.entries.length; i++) out.push(event.entries[i]!);
@@ -82,10 +92,26 @@ export const learnerSetup = setup({
     isCaughtUp: ({ context }) => context.appliedSlot >= context.commitSlot,
   },
   actions: {
-    noteCommit: assign(({ context, event }) =>
-      event.type === 'CommitNotice'
-        ? { commitSlot: Math.max(context.commitSlot, event.commitSlot), source: event.from }
-        : { commitSlot: Math.max(context.commitSlot, event.fromSlot + event.entries.length - 1) },
+    noteCommit: assign(({ context, event }) => {
+      switch (event.type) {
+        case 'CommitNotice':
+          return { commitSlot: Math.max(context.commitSlot, event.commitSlot), source: event.from };
+        case 'LearnReply':
+          return { commitSlot: Math.max(context.commitSlot, event.fromSlot + event.entries.length - 1) };
+        case 'ChosenElsewhere':
+          return {
+            commitSlot: Math.max(context.commitSlot, event.commitSlot),
+            catchUpFrom: event.from,
+            catchUpUntil: Math.max(context.catchUpUntil, event.commitSlot),
+          };
+        case 'SnapshotInstalled':
+          return {};
+      }
+    }),
+    installSnapshot: assign(({ context, event }) =>
+      event.type === 'SnapshotInstalled' && event.slot > context.appliedSlot
+        ? { appliedSlot: event.slot, commitSlot: Math.max(context.commitSlot, event.slot) }
+        : {},
     ),
     applyLearnable: enqueueActions(({ context, event, enqueue }) => {
       const entries = learnableEntries(context, event);
@@ -96,7 +122,7 @@ export const learnerSetup = setup({
     }),
     requestMissing: emit(({ context }) => ({
       type: 'send' as const,
-      to: context.source ?? context.id,
+      to: (context.catchUpFrom !== null && context.appliedSlot < context.catchUpUntil ? context.catchUpFrom : context.source) ?? context.id,
       msg: { type: 'LearnRequest' as const, fromSlot: context.appliedSlot + 1 },
     })),
   },
@@ -110,6 +136,8 @@ export const learnerMachine = learnerSetup.createMachine({
     appliedSlot: input.appliedSlot,
     commitSlot: input.appliedSlot,
     source: null,
+    catchUpFrom: null,
+    catchUpUntil: 0,
   }),
   initial: 'upToDate',
   states: {
@@ -117,6 +145,8 @@ export const learnerMachine = learnerSetup.createMachine({
       on: {
         CommitNotice: { target: 'checking', actions: ['noteCommit', 'applyLearnable'] },
         LearnReply: [{ guard: 'startsAfterHole' }, { target: 'checking', actions: ['noteCommit', 'applyLearnable'] }],
+        ChosenElsewhere: { target: 'checking', actions: ['noteCommit'] },
+        SnapshotInstalled: { target: 'checking', actions: ['installSnapshot'] },
       },
     },
     /** Transient: decides whether the last event left a gap to fetch. */
@@ -129,6 +159,8 @@ export const learnerMachine = learnerSetup.createMachine({
       on: {
         CommitNotice: { actions: ['noteCommit', 'applyLearnable'] },
         LearnReply: [{ guard: 'startsAfterHole' }, { actions: ['noteCommit', 'applyLearnable'] }],
+        ChosenElsewhere: { actions: ['noteCommit'] },
+        SnapshotInstalled: { actions: ['installSnapshot'] },
       },
       always: { guard: 'isCaughtUp', target: 'upToDate' },
     },

@@ -39,7 +39,13 @@ export interface ProposerContext {
   readonly ballot: Ballot;
   readonly voters: readonly NodeId[];
   readonly quorum: number;
-  readonly baseSlot: Slot;
+  /**
+   * Every slot up to here is chosen: this proposer never proposes there. Starts at what the node's
+   * learner knows and is raised in phase 1 to the highest compaction floor a promise reports.
+   */
+  baseSlot: Slot;
+  /** Who reported the floor that raised `baseSlot` (it holds those chosen slots), if one did. */
+  floorFrom: NodeId | null;
   readonly timings: ProposerTimings;
   /** Bitmask of voters that promised this ballot. */
   promisedBy: number;
@@ -60,7 +66,7 @@ export interface ProposerContext {
 }
 
 export type ProposerEvent =
-  | { type: 'PromiseReply'; from: NodeId; ballot: Ballot; accepted: readonly AcceptedEntry[] }
+  | { type: 'PromiseReply'; from: NodeId; ballot: Ballot; accepted: readonly AcceptedEntry[]; floor?: Slot }
   | { type: 'AcceptedReply'; from: NodeId; ballot: Ballot; fromSlot: Slot; toSlot: Slot }
   | { type: 'RejectReply'; from: NodeId; ballot: Ballot; promised: Ballot }
   | { type: 'Submit'; commands: readonly Command[]; nowMs: number };
@@ -98,8 +104,16 @@ export const proposerSetup = setup({
     })),
     recordPromise: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'PromiseReply') return;
+      // A compacted acceptor no longer reports slots up to its floor; they are chosen, and
+      // proposing there could contradict the value it forgot.
+      const floor = event.floor ?? 0;
+      if (floor > context.baseSlot) {
+        for (const slot of context.reported.keys()) if (slot <= floor) context.reported.delete(slot);
+        enqueue.assign({ baseSlot: floor, floorFrom: event.from, firstSlot: floor + 1, commitSlot: floor });
+      }
+      const base = Math.max(context.baseSlot, floor);
       for (const a of event.accepted) {
-        if (a.slot <= context.baseSlot) continue;
+        if (a.slot <= base) continue;
         const known = context.reported.get(a.slot);
         if (known === undefined || compareBallots(a.ballot, known.ballot) > 0) context.reported.set(a.slot, a);
       }
@@ -115,7 +129,13 @@ export const proposerSetup = setup({
         context.acks.push(0);
       }
       context.reported.clear();
-      enqueue.emit({ type: 'proposerActive', ballot: context.ballot, baseSlot: context.baseSlot, adopted: context.entries.slice() });
+      enqueue.emit({
+        type: 'proposerActive',
+        ballot: context.ballot,
+        baseSlot: context.baseSlot,
+        adopted: context.entries.slice(),
+        ...(context.floorFrom === null ? {} : { catchUpFrom: context.floorFrom }),
+      });
       if (context.entries.length > 0) {
         enqueue.emit({
           type: 'send',
@@ -203,6 +223,7 @@ export const proposerMachine = proposerSetup.createMachine({
     voters: input.voters,
     quorum: input.quorum ?? quorumSize(input.voters.length),
     baseSlot: input.baseSlot,
+    floorFrom: null,
     timings: input.timings,
     promisedBy: 0,
     reported: new Map(),

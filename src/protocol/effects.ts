@@ -29,6 +29,16 @@ export interface PersistAcceptedEffect {
   readonly promised: Ballot;
   readonly accepted: readonly AcceptedEntry[];
 }
+/**
+ * The acceptor forgot every slot up to `floor` (all chosen, and covered by a durable snapshot of its
+ * node): its durable state becomes `promised` plus exactly `accepted` (every slot above the floor).
+ */
+export interface PersistCompactedEffect {
+  readonly type: 'persistCompacted';
+  readonly floor: Slot;
+  readonly promised: Ballot;
+  readonly accepted: readonly AcceptedEntry[];
+}
 /** The learner hands the chosen entry at `slot` to the application; slots arrive in order. */
 export interface ApplyEffect {
   readonly type: 'apply';
@@ -55,6 +65,11 @@ export interface ProposerActiveEffect {
   readonly baseSlot: Slot;
   /** Entries adopted from phase 1 (or no-ops filling gaps), at baseSlot+1.. */
   readonly adopted: readonly Entry[];
+  /**
+   * Set when an acceptor's compaction floor lifted `baseSlot` above what this node's learner knew:
+   * that acceptor's node holds the chosen slots up to `baseSlot`, so learn them from it.
+   */
+  readonly catchUpFrom?: NodeId;
 }
 /** An acceptor promised a higher ballot: this proposer can make no progress. */
 export interface PreemptedEffect {
@@ -84,6 +99,7 @@ export type Effect =
   | PersistElectionEffect
   | PersistPromiseEffect
   | PersistAcceptedEffect
+  | PersistCompactedEffect
   | ApplyEffect
   | RoleChangedEffect
   | ProposerActiveEffect

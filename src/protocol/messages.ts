@@ -81,6 +81,12 @@ export interface PromiseReply {
   readonly type: 'PromiseReply';
   readonly ballot: Ballot;
   readonly accepted: readonly AcceptedEntry[];
+  /**
+   * Every slot up to here is chosen and this acceptor has forgotten what it accepted there (its
+   * node holds a snapshot covering them). A proposer never proposes at or below the highest floor
+   * its quorum reports. Absent means 0.
+   */
+  readonly floor?: Slot;
 }
 /** Phase 2a: accept `entries` at consecutive slots from `fromSlot`, all in `ballot`. */
 export interface AcceptRequest {
@@ -137,6 +143,30 @@ export interface RecoveryReply {
   readonly epoch: Epoch;
   readonly promised: Ballot;
   readonly accepted: readonly AcceptedEntry[];
+  /** The replier's compaction floor (see {@link PromiseReply.floor}); absent means 0. */
+  readonly floor?: Slot;
+}
+
+/**
+ * One piece of a snapshot, sent to a learner that needs slots the sender has compacted away. The
+ * learner asks for each next piece itself ({@link SnapshotChunkRequest}), so a transfer never has
+ * more than one chunk in flight per learner.
+ */
+export interface SnapshotChunk {
+  readonly type: 'SnapshotChunk';
+  /** The snapshot covers every slot up to here. */
+  readonly slot: Slot;
+  /** Total size of the snapshot in bytes. */
+  readonly totalBytes: number;
+  /** Where `bytes` starts in the snapshot. */
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
+/** The learner's pull for the piece of the snapshot at `slot` that starts at `offset`. */
+export interface SnapshotChunkRequest {
+  readonly type: 'SnapshotChunkRequest';
+  readonly slot: Slot;
+  readonly offset: number;
 }
 
 // ---- clients (simulated clients and the embedded client talk to nodes over the bus) ----
@@ -177,7 +207,9 @@ export type ReplicationMessage =
   | LearnRequest
   | LearnReply
   | RecoveryRequest
-  | RecoveryReply;
+  | RecoveryReply
+  | SnapshotChunk
+  | SnapshotChunkRequest;
 export type ClientMessage = ClientRequest | ClientReply;
 export type ServiceMessage = SessionTouch;
 export type PeerMessage = ElectionMessage | ReplicationMessage | ClientMessage | ServiceMessage;

@@ -80,6 +80,11 @@ function eventsFor(snapshot: ModelSnapshot): AcceptorModelEvent[] {
       { slot: 2, ballot: { epoch: 2, nodeId: 3 }, entry: C },
     ],
   });
+  // Compaction: below the promised proposer's commit point only, never another ballot's.
+  events.push({ type: 'Compact', throughSlot: 1, ballot: c.promised, commitSlot: 2 });
+  events.push({ type: 'Compact', throughSlot: 3, ballot: c.promised, commitSlot: 2 });
+  events.push({ type: 'Compact', throughSlot: 2, ballot: { epoch: c.promised.epoch + 1, nodeId: 2 }, commitSlot: 2 });
+  events.push({ type: 'RecoveryReply', from: 3, epoch: 2, promised: c.promised, accepted: [{ slot: 3, ballot: c.promised, entry: C }], floor: 2 });
   if (snapshot.value === 'recovering') events.push({ type: 'RECOVERY_RETRY' });
   return events;
 }
@@ -101,7 +106,7 @@ function perform(driver: AcceptorDriver, event: AcceptorModelEvent): void {
 function normalized(effects: readonly Effect[]): Effect[] {
   const bySlot = (list: readonly AcceptedEntry[]) => [...list].sort((x, y) => x.slot - y.slot);
   return effects.map((e) => {
-    if (e.type === 'persistAccepted') return { ...e, accepted: bySlot(e.accepted) };
+    if (e.type === 'persistAccepted' || e.type === 'persistCompacted') return { ...e, accepted: bySlot(e.accepted) };
     if (e.type === 'send' && e.msg.type === 'RecoveryReply') return { ...e, msg: { ...e.msg, accepted: bySlot(e.msg.accepted) } };
     return e;
   });
@@ -118,6 +123,7 @@ function expectAgreement(driver: AcceptorDriver, model: ModelSnapshot): void {
       promised: c.promised,
       accepted: [...(c.accepted as Map<number, AcceptedEntry>).values()].sort((x, y) => x.slot - y.slot),
       lastLog: c.lastLog,
+      floor: c.floor,
       recoveredFrom: recovering ? [...(c.recoveredFrom as Set<number>)].sort((a, b) => a - b) : [],
       recoveredEpoch: recovering ? c.recoveredEpoch : 0,
       effects: normalized(driver.takeEffects()),
@@ -127,6 +133,7 @@ function expectAgreement(driver: AcceptorDriver, model: ModelSnapshot): void {
       promised: m.promised,
       accepted: m.accepted,
       lastLog: m.lastLog,
+      floor: m.floor,
       recoveredFrom: recovering ? m.recoveredFrom : [],
       recoveredEpoch: recovering ? m.recoveredEpoch : 0,
       effects: m.effects,
@@ -149,7 +156,8 @@ type RandomStep =
   | { readonly kind: 'timer' }
   | { readonly kind: 'prepare' | 'accept'; readonly from: number; readonly epochDelta: number; readonly node: number; readonly fromSlot: number; readonly count: number }
   | { readonly kind: 'recoveryRequest'; readonly from: number; readonly epoch: number }
-  | { readonly kind: 'recoveryReply'; readonly from: number; readonly epoch: number; readonly promised: Ballot; readonly slots: readonly number[] };
+  | { readonly kind: 'compact'; readonly throughSlot: number; readonly commitSlot: number; readonly otherBallot: boolean }
+  | { readonly kind: 'recoveryReply'; readonly from: number; readonly epoch: number; readonly promised: Ballot; readonly slots: readonly number[]; readonly floor: number };
 
 const ballot = fc.record({ epoch: fc.integer({ min: 0, max: 4 }), nodeId: fc.integer({ min: 1, max: 3 }) });
 /** Senders include this acceptor (1) and a non-voter (9). */
@@ -167,6 +175,12 @@ const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('recoveryRequest' as const), from, epoch: fc.integer({ min: 0, max: 5 }) }),
   fc.record({
+    kind: fc.constant('compact' as const),
+    throughSlot: fc.integer({ min: 0, max: 4 }),
+    commitSlot: fc.integer({ min: 0, max: 4 }),
+    otherBallot: fc.boolean(),
+  }),
+  fc.record({
     kind: fc.constant('recoveryReply' as const),
     // Only other voters answer a recovery request; the real acceptor would also count a reply
     // from itself or a non-voter (see the report), which no node sends.
@@ -174,6 +188,7 @@ const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
     epoch: fc.integer({ min: 0, max: 5 }),
     promised: ballot,
     slots: fc.uniqueArray(fc.integer({ min: 1, max: 4 }), { maxLength: 3 }),
+    floor: fc.integer({ min: 0, max: 2 }),
   }),
 );
 
@@ -191,6 +206,13 @@ function concrete(s: RandomStep, snap: ModelSnapshot): AcceptorModelEvent | null
     }
     case 'recoveryRequest':
       return { type: 'RecoveryRequest', from: s.from, epoch: s.epoch };
+    case 'compact':
+      return {
+        type: 'Compact',
+        throughSlot: s.throughSlot,
+        commitSlot: s.commitSlot,
+        ballot: s.otherBallot ? { epoch: c.promised.epoch + 1, nodeId: 3 } : c.promised,
+      };
     case 'recoveryReply':
       return {
         type: 'RecoveryReply',
@@ -198,6 +220,7 @@ function concrete(s: RandomStep, snap: ModelSnapshot): AcceptorModelEvent | null
         epoch: s.epoch,
         promised: s.promised,
         accepted: s.slots.map((slot) => ({ slot, ballot: s.promised, entry: namedEntry(`r${slot}@${s.promised.epoch}.${s.promised.nodeId}`, s.promised) })),
+        floor: s.floor,
       };
   }
 }

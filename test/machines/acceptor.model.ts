@@ -1,13 +1,15 @@
 /**
  * An abstract model of the acceptor, from Paxos Made Simple (P1a: promise not to accept below a
  * promised ballot; P2: accept, and report what was accepted, per slot and ballot) and the design's
- * disk-loss recovery (ask a majority of the other voters before taking part again).
+ * disk-loss recovery (ask a majority of the other voters before taking part again), and log
+ * compaction: a floor below which chosen slots are forgotten, raised only below the commit point of
+ * the promised ballot's proposer, and reported in promises and recovery replies.
  *
  * Accepted entries are a slot-sorted list; the retry timer of recovery is an explicit event.
  */
 import { assign, setup } from 'xstate';
 import type { Effect } from '../../src/protocol/effects.js';
-import { compareBallots, quorumSize } from '../../src/protocol/ids.js';
+import { ballotsEqual, compareBallots, quorumSize } from '../../src/protocol/ids.js';
 import type { Ballot } from '../../src/protocol/ids.js';
 import type { AcceptedEntry, Entry, LogPosition } from '../../src/protocol/messages.js';
 import type { AcceptorEvent } from '../../machines/acceptor/machine.js';
@@ -22,6 +24,7 @@ export interface AcceptorModelInput {
   readonly promised: Ballot;
   readonly accepted: readonly AcceptedEntry[];
   readonly recovering: boolean;
+  readonly floor?: number;
 }
 
 export interface AcceptorModelContext {
@@ -31,6 +34,8 @@ export interface AcceptorModelContext {
   /** Sorted by slot. */
   readonly accepted: readonly AcceptedEntry[];
   readonly lastLog: LogPosition;
+  /** Slots up to here are forgotten (chosen, in a snapshot). */
+  readonly floor: number;
   /** Recovery: the other voters heard from (sorted), and the highest election epoch they reported. */
   readonly recoveredFrom: readonly number[];
   readonly recoveredEpoch: number;
@@ -94,6 +99,8 @@ export const acceptorModel = setup({
       event.type === 'RecoveryReply' && event.from !== context.id && context.voters.includes(event.from) && !context.recoveredFrom.includes(event.from),
     mustRecover: ({ context }) => context.mustRecover,
     heardFromEnoughOthers: ({ context }) => context.recoveredFrom.length >= recoveryQuorumOf(context.voters.length),
+    mayCompact: ({ context, event }) =>
+      event.type === 'Compact' && ballotsEqual(event.ballot, context.promised) && Math.min(event.throughSlot, event.commitSlot) > context.floor,
   },
   actions: {
     ignore: assign({ effects: [] }),
@@ -104,19 +111,22 @@ export const acceptorModel = setup({
         promised: e.ballot,
         effects: [
           { type: 'persistPromise', promised: e.ballot },
-          send(e.from, { type: 'PromiseReply', ballot: e.ballot, accepted: context.accepted.filter((a) => a.slot >= e.fromSlot) }),
+          send(e.from, { type: 'PromiseReply', ballot: e.ballot, accepted: context.accepted.filter((a) => a.slot >= e.fromSlot), floor: context.floor }),
         ],
       };
     }),
     /** Accept (which also promises the ballot), make it durable, then acknowledge the slots. */
     accept: assign(({ context, event }) => {
       const e = event as Extract<AcceptorEvent, { type: 'AcceptRequest' }>;
-      const added = e.entries.map((entry, i) => ({ slot: e.fromSlot + i, ballot: e.ballot, entry }));
+      // Forgotten slots are acknowledged but not kept.
+      const added = e.entries.map((entry, i) => ({ slot: e.fromSlot + i, ballot: e.ballot, entry })).filter((a) => a.slot > context.floor);
       const accepted = withEntries(context.accepted, added, false);
+      const added_ = positionOf(added);
       return {
         promised: e.ballot,
         accepted,
-        lastLog: positionOf(accepted),
+        // The highest position ever accepted: compaction forgets entries, not how far the log went.
+        lastLog: { epoch: Math.max(context.lastLog.epoch, added_.epoch), slot: Math.max(context.lastLog.slot, added_.slot) },
         effects: [
           { type: 'persistAccepted', promised: e.ballot, accepted: added },
           send(e.from, { type: 'AcceptedReply', ballot: e.ballot, fromSlot: e.fromSlot, toSlot: e.fromSlot + e.entries.length - 1 }),
@@ -128,27 +138,38 @@ export const acceptorModel = setup({
     })),
     answerRecovery: assign(({ context, event }) => {
       const e = event as Extract<AcceptorEvent, { type: 'RecoveryRequest' }>;
-      return { effects: [send(e.from, { type: 'RecoveryReply', epoch: e.epoch, promised: context.promised, accepted: context.accepted })] };
+      return {
+        effects: [send(e.from, { type: 'RecoveryReply', epoch: e.epoch, promised: context.promised, accepted: context.accepted, floor: context.floor })],
+      };
     }),
     askPeers: assign({ effects: [{ type: 'send', to: 'peers', msg: { type: 'RecoveryRequest' } }] }),
     /** Keep the highest promise and, per slot, the entry of the highest ballot. */
     mergeRecoveryReply: assign(({ context, event }) => {
       const e = event as Extract<AcceptorEvent, { type: 'RecoveryReply' }>;
-      const accepted = withEntries(context.accepted, e.accepted, true);
+      const floor = Math.max(context.floor, e.floor ?? 0);
+      const accepted = withEntries(context.accepted, e.accepted, true).filter((a) => a.slot > floor);
       return {
         recoveredFrom: [...context.recoveredFrom, e.from].sort((a, b) => a - b),
         accepted,
+        floor,
         lastLog: positionOf(accepted),
         promised: compareBallots(e.promised, context.promised) > 0 ? e.promised : context.promised,
         recoveredEpoch: Math.max(context.recoveredEpoch, e.epoch),
         effects: [],
       };
     }),
+    /** Forget chosen slots up to the floor, durably. */
+    compact: assign(({ context, event }) => {
+      const e = event as Extract<AcceptorEvent, { type: 'Compact' }>;
+      const floor = Math.min(e.throughSlot, e.commitSlot);
+      const accepted = context.accepted.filter((a) => a.slot > floor);
+      return { floor, accepted, effects: [{ type: 'persistCompacted', floor, promised: context.promised, accepted }] };
+    }),
     /** Make the rebuilt state durable, then tell the node (it may vote again above that epoch). */
     finishRecovery: assign(({ context }) => ({
       effects: [
         ...context.effects,
-        { type: 'persistAccepted', promised: context.promised, accepted: context.accepted },
+        { type: 'persistCompacted', floor: context.floor, promised: context.promised, accepted: context.accepted },
         { type: 'recovered', epoch: context.recoveredEpoch },
       ],
     })),
@@ -161,6 +182,7 @@ export const acceptorModel = setup({
     promised: input.promised,
     accepted: [...input.accepted].sort((x, y) => x.slot - y.slot),
     lastLog: positionOf(input.accepted),
+    floor: input.floor ?? 0,
     recoveredFrom: [],
     recoveredEpoch: 0,
     mustRecover: input.recovering,
@@ -172,6 +194,7 @@ export const acceptorModel = setup({
     AcceptRequest: { actions: 'ignore' },
     RecoveryRequest: { actions: 'ignore' },
     RecoveryReply: { actions: 'ignore' },
+    Compact: { actions: 'ignore' },
   },
   states: {
     starting: {
@@ -188,6 +211,7 @@ export const acceptorModel = setup({
     accepting: {
       on: {
         RecoveryRequest: { actions: 'answerRecovery' },
+        Compact: [{ guard: 'mayCompact', actions: 'compact' }, { actions: 'ignore' }],
         PrepareRequest: [{ guard: 'isAtLeastPromised', actions: 'promise' }, { actions: 'reject' }],
         AcceptRequest: [{ guard: 'isAtLeastPromised', actions: 'accept' }, { actions: 'reject' }],
       },

@@ -55,6 +55,10 @@ function eventsFor(snapshot: ModelSnapshot): LearnerModelEvent[] {
     { type: 'LearnReply', from: 2, fromSlot: a + 1, entries: [] },
   ];
   if (a >= 1) events.push({ type: 'LearnReply', from: 3, fromSlot: a, entries: [entryAt(a), entryAt(a + 1)] });
+  // A compacted acceptor's node holds slots this learner lacks; a snapshot lands ahead or behind.
+  events.push({ type: 'ChosenElsewhere', from: 3, commitSlot: a + 2 });
+  events.push({ type: 'SnapshotInstalled', slot: a + 1 });
+  if (a >= 1) events.push({ type: 'SnapshotInstalled', slot: a });
   if (snapshot.value === 'catchingUp') events.push({ type: 'LEARN_RETRY' });
   return events;
 }
@@ -77,8 +81,8 @@ function expectAgreement(driver: LearnerDriver, model: ModelSnapshot): void {
   const c = real.context;
   const m = model.context;
   expectSame(
-    { state: real.value, appliedSlot: c.appliedSlot, commitSlot: c.commitSlot, source: c.source, effects: driver.takeEffects() },
-    { state: model.value, appliedSlot: m.appliedSlot, commitSlot: m.commitSlot, source: m.source, effects: m.effects },
+    { state: real.value, appliedSlot: c.appliedSlot, commitSlot: c.commitSlot, source: c.source, catchUpFrom: c.catchUpFrom, catchUpUntil: c.catchUpUntil, effects: driver.takeEffects() },
+    { state: model.value, appliedSlot: m.appliedSlot, commitSlot: m.commitSlot, source: m.source, catchUpFrom: m.catchUpFrom, catchUpUntil: m.catchUpUntil, effects: m.effects },
     'real learner vs model',
   );
 }
@@ -103,7 +107,9 @@ type RandomStep =
       /** Per slot after the applied one: known in the notice's ballot, in another, or missing. */
       readonly local: readonly ('same' | 'other' | 'missing')[];
     }
-  | { readonly kind: 'reply'; readonly from: number; readonly offset: number; readonly count: number };
+  | { readonly kind: 'reply'; readonly from: number; readonly offset: number; readonly count: number }
+  | { readonly kind: 'elsewhere'; readonly from: number; readonly ahead: number }
+  | { readonly kind: 'snapshot'; readonly ahead: number };
 
 const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
   fc.constant({ kind: 'timer' as const }),
@@ -115,6 +121,8 @@ const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
     local: fc.array(fc.constantFrom('same' as const, 'other' as const, 'missing' as const), { maxLength: 4 }),
   }),
   fc.record({ kind: fc.constant('reply' as const), from: fc.constantFrom(2, 3), offset: fc.integer({ min: -2, max: 2 }), count: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({ kind: fc.constant('elsewhere' as const), from: fc.constantFrom(2, 3), ahead: fc.integer({ min: -1, max: 3 }) }),
+  fc.record({ kind: fc.constant('snapshot' as const), ahead: fc.integer({ min: -2, max: 3 }) }),
 );
 
 function concrete(s: RandomStep, snap: ModelSnapshot): LearnerModelEvent | null {
@@ -131,6 +139,10 @@ function concrete(s: RandomStep, snap: ModelSnapshot): LearnerModelEvent | null 
       const fromSlot = Math.max(1, a + 1 + s.offset);
       return { type: 'LearnReply', from: s.from, fromSlot, entries: Array.from({ length: s.count }, (_, i) => entryAt(fromSlot + i)) };
     }
+    case 'elsewhere':
+      return { type: 'ChosenElsewhere', from: s.from, commitSlot: Math.max(0, a + s.ahead) };
+    case 'snapshot':
+      return { type: 'SnapshotInstalled', slot: Math.max(0, a + s.ahead) };
   }
 }
 

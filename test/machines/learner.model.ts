@@ -3,7 +3,8 @@
  * A commit notice of ballot b vouches for the local acceptor's entry at slot s only when that
  * entry was accepted in b and s is above the notice's base slot (the slots b's proposer owns);
  * anything else is fetched, and asked for again only when the retry timer (an explicit event)
- * fires, so a slow source is not flooded.
+ * fires, so a slow source is not flooded. A node that reports slots chosen elsewhere is asked for
+ * them until they are applied; an installed snapshot counts as applied up to its slot.
  */
 import { assign, setup } from 'xstate';
 import type { Effect } from '../../src/protocol/effects.js';
@@ -27,6 +28,9 @@ export interface LearnerModelContext {
   readonly commitSlot: number;
   /** Who to ask for missing entries: the sender of the latest commit notice. */
   readonly source: number | null;
+  /** Holds the chosen slots up to catchUpUntil: asked instead of `source` while they are missing. */
+  readonly catchUpFrom: number | null;
+  readonly catchUpUntil: number;
   readonly effects: readonly Effect[];
 }
 
@@ -35,6 +39,7 @@ type Ctx = LearnerModelContext;
 /** The entries the event lets this learner apply next, in order from appliedSlot + 1. */
 function learnable(c: Ctx, event: LearnerEvent): Entry[] {
   const out: Entry[] = [];
+  if (event.type === 'ChosenElsewhere' || event.type === 'SnapshotInstalled') return out;
   if (event.type === 'CommitNotice') {
     for (let slot = c.appliedSlot + 1; slot <= event.commitSlot; slot++) {
       const local = event.local[slot - c.appliedSlot - 1];
@@ -51,6 +56,18 @@ function learnable(c: Ctx, event: LearnerEvent): Entry[] {
 
 /** Note what the event says is chosen, and apply what can be applied in order. */
 function learn(c: Ctx, event: LearnerEvent): Partial<Ctx> {
+  if (event.type === 'SnapshotInstalled') {
+    if (event.slot <= c.appliedSlot) return { effects: [] };
+    return { appliedSlot: event.slot, commitSlot: Math.max(c.commitSlot, event.slot), effects: [] };
+  }
+  if (event.type === 'ChosenElsewhere') {
+    return {
+      commitSlot: Math.max(c.commitSlot, event.commitSlot),
+      catchUpFrom: event.from,
+      catchUpUntil: Math.max(c.catchUpUntil, event.commitSlot),
+      effects: [],
+    };
+  }
   const entries = learnable(c, event);
   const commitSlot =
     event.type === 'CommitNotice' ? Math.max(c.commitSlot, event.commitSlot) : Math.max(c.commitSlot, event.fromSlot + event.entries.length - 1);
@@ -60,7 +77,8 @@ function learn(c: Ctx, event: LearnerEvent): Partial<Ctx> {
 }
 
 function askFor(c: Ctx): Effect {
-  return { type: 'send', to: c.source ?? c.id, msg: { type: 'LearnRequest', fromSlot: c.appliedSlot + 1 } };
+  const to = c.catchUpFrom !== null && c.appliedSlot < c.catchUpUntil ? c.catchUpFrom : c.source;
+  return { type: 'send', to: to ?? c.id, msg: { type: 'LearnRequest', fromSlot: c.appliedSlot + 1 } };
 }
 
 export const learnerModel = setup({
@@ -82,13 +100,23 @@ export const learnerModel = setup({
   },
 }).createMachine({
   id: 'learnerModel',
-  context: ({ input }) => ({ id: input.id, appliedSlot: input.appliedSlot, commitSlot: input.appliedSlot, source: null, effects: [] }),
+  context: ({ input }) => ({
+    id: input.id,
+    appliedSlot: input.appliedSlot,
+    commitSlot: input.appliedSlot,
+    source: null,
+    catchUpFrom: null,
+    catchUpUntil: 0,
+    effects: [],
+  }),
   initial: 'upToDate',
   states: {
     upToDate: {
       on: {
         CommitNotice: { target: 'afterLearning', actions: 'learn' },
         LearnReply: [{ guard: 'startsAfterHole', actions: 'ignore' }, { target: 'afterLearning', actions: 'learn' }],
+        ChosenElsewhere: { target: 'afterLearning', actions: 'learn' },
+        SnapshotInstalled: { target: 'afterLearning', actions: 'learn' },
       },
     },
     /** Transient: a gap found while up to date is asked for at once. */
@@ -101,6 +129,8 @@ export const learnerModel = setup({
         LEARN_RETRY: { target: 'catchingUp', reenter: true, actions: 'askAgain' },
         CommitNotice: { actions: 'learn' },
         LearnReply: [{ guard: 'startsAfterHole', actions: 'ignore' }, { actions: 'learn' }],
+        ChosenElsewhere: { actions: 'learn' },
+        SnapshotInstalled: { actions: 'learn' },
       },
     },
   },
