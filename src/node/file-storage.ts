@@ -9,6 +9,7 @@
  * <logs>/acceptor/log.*      FileLogStore: the acceptor journal, one record per persist effect
  *                            { p: promised ballot, a: accepted entries }  (index = write sequence)
  * <logs>/learned/log.*       FileLogStore: chosen entries, record index = slot
+ * <dir>/snapshots/snapshot.* FileSnapshotStore: the node's snapshots (application + log position)
  * ```
  *
  * `<logs>` is `<dir>` unless a separate log directory is given (ZooKeeper's dataLogDir).
@@ -18,6 +19,17 @@
  * a slot only when it accepts in a ballot at least as high as before). Keeping promises in the
  * journal rather than in the meta file puts the hot path — accept, reply — on one fdatasync per
  * group of writes, instead of a temp-file + fsync + rename + directory fsync per promise.
+ *
+ * Compaction. Once a snapshot is durable the node drops learned entries below it (whole segments,
+ * `compactUpTo`), and its acceptor forgets chosen slots below a floor: the journal then gets a
+ * checkpoint, records `{ p, a, f }` carrying the floor and a copy of every entry above it, and the
+ * segments before the checkpoint are removed once it is synced. Replay takes the highest floor
+ * and drops slots at or below it; a checkpoint cut short by a crash is harmless because the older
+ * records it copies are removed only after it is whole on disk.
+ *
+ * On open, the newest valid snapshot is the base and the learned log continues it. A learned log
+ * that ends before the snapshot (a crash between installing a peer's snapshot and resetting the
+ * log) is reset to continue after it; a learned log with a gap after the snapshot is damage.
  *
  * Records are MessagePack (msgpackr) with extension types on, so a command's payload round-trips
  * exactly: bigint session ids, Uint8Array data, undefined.
@@ -39,12 +51,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
 import type { Options as PackrOptions } from 'msgpackr';
-import { FileLogStore, FileMetaStore, MAX_RECORD_PAYLOAD_BYTES, stderrLogger } from '../store/index.js';
-import type { LogRecord, StorageFs, StoreLogger } from '../store/index.js';
+import { FileLogStore, FileMetaStore, FileSnapshotStore, MAX_RECORD_PAYLOAD_BYTES, stderrLogger } from '../store/index.js';
+import type { LogRecord, Snapshot, StorageFs, StoreLogger } from '../store/index.js';
 import type { Ballot, Epoch, NodeId, Slot } from '../protocol/ids.js';
 import { compareBallots, ZERO_BALLOT } from '../protocol/ids.js';
 import type { AcceptedEntry, Entry } from '../protocol/messages.js';
-import type { ConsensusStorage, DurableState } from './storage.js';
+import type { ConsensusStorage, DurableState, NodeSnapshot } from './storage.js';
 
 /** File name of the election metadata inside a node's data directory. */
 export const ELECTION_META_FILE = 'election.meta';
@@ -52,6 +64,10 @@ export const ELECTION_META_FILE = 'election.meta';
 export const ACCEPTOR_LOG_DIR = 'acceptor';
 /** Directory of the learned (chosen) entries inside a node's data directory. */
 export const LEARNED_LOG_DIR = 'learned';
+/** Directory of the node's snapshots inside its data directory. */
+export const SNAPSHOT_DIR = 'snapshots';
+/** Snapshots kept on disk (the newest stands in for older ones; an older one covers a corrupt newest). */
+export const SNAPSHOTS_KEPT = 2;
 
 /**
  * Largest acceptor journal record; a bigger persist is split over several records. A split
@@ -117,6 +133,8 @@ interface ElectionMeta {
 interface JournalRecord {
   readonly p: Ballot;
   readonly a: readonly AcceptedEntry[];
+  /** A checkpoint: the acceptor forgot every slot up to here. */
+  readonly f?: Slot;
 }
 
 /** A {@link ConsensusStorage} in files: fsync before acknowledgement, recovery on open. */
@@ -130,6 +148,13 @@ export class FileStorage implements ConsensusStorage {
   private lastFlush: Promise<void> = Promise.resolve();
   /** Resolves when the last learned-log sync has finished (whatever its outcome). */
   private lastLearnedSync: Promise<void> = Promise.resolve();
+  /** Snapshot writes, installs and compactions, in order (whatever their outcome). */
+  private background: Promise<void> = Promise.resolve();
+  /** A peer's snapshot is being installed: learned entries after it wait for the log reset. */
+  private installing = 0;
+  private deferredLearned: LogRecord[] = [];
+  /** Journal index of a checkpoint whose older records may go once the checkpoint is synced. */
+  private journalCheckpoint = 0;
   private failure: unknown = undefined;
   private closed = false;
 
@@ -140,6 +165,7 @@ export class FileStorage implements ConsensusStorage {
     private readonly meta: FileMetaStore<ElectionMeta>,
     private readonly acceptorLog: FileLogStore,
     private readonly learnedLog: FileLogStore,
+    private readonly snapshots: FileSnapshotStore,
     private readonly recovered: DurableState,
     private readonly emptyOnOpen: boolean,
   ) {
@@ -167,21 +193,30 @@ export class FileStorage implements ConsensusStorage {
     const logDirectory = options.logDirectory ?? directory;
     const acceptorLog = await FileLogStore.open(join(logDirectory, ACCEPTOR_LOG_DIR), logOptions);
     const learnedLog = await FileLogStore.open(join(logDirectory, LEARNED_LOG_DIR), logOptions);
+    const snapshots = await FileSnapshotStore.open(join(directory, SNAPSHOT_DIR), { ...storeOptions, snapshotsKept: SNAPSHOTS_KEPT });
     const unpack = new Packr(RECORD_CODEC_OPTIONS);
     try {
-      const { promised, accepted } = replayJournal(acceptorLog, unpack);
-      const learned = readLearned(learnedLog, unpack);
+      const { promised, accepted, floor } = replayJournal(acceptorLog, unpack);
+      const snapshot = snapshots.latest({ firstIndex: learnedLog.firstIndex, lastIndex: learnedLog.lastIndex });
+      const snapshotSlot = snapshot?.index ?? 0;
+      if (learnedLog.lastIndex < snapshotSlot) {
+        logger.info({ directory: learnedLog.directory, snapshot: snapshotSlot, lastIndex: learnedLog.lastIndex }, 'learned log ends before the snapshot: continuing after the snapshot');
+        await learnedLog.reset(snapshotSlot + 1);
+      }
+      const learned = readLearned(learnedLog, unpack, snapshotSlot);
       const state: DurableState = {
         epoch: stored?.epoch ?? 0,
         votedFor: stored?.votedFor ?? null,
         promised,
         accepted,
+        acceptorFloor: floor,
+        snapshot: snapshot === null ? null : toNodeSnapshot(snapshot),
         learned,
       };
-      const empty = stored === null && acceptorLog.lastIndex === 0 && learnedLog.lastIndex === 0;
-      return new FileStorage(directory, options, meta, acceptorLog, learnedLog, state, empty);
+      const empty = stored === null && acceptorLog.lastIndex === 0 && learnedLog.lastIndex === 0 && snapshot === null;
+      return new FileStorage(directory, options, meta, acceptorLog, learnedLog, snapshots, state, empty);
     } catch (error) {
-      await Promise.allSettled([meta.close(), acceptorLog.close(), learnedLog.close()]);
+      await Promise.allSettled([meta.close(), acceptorLog.close(), learnedLog.close(), snapshots.close()]);
       throw error;
     }
   }
@@ -203,7 +238,54 @@ export class FileStorage implements ConsensusStorage {
   /** The state recovered on open (a fresh copy each call, as the node may mutate what it gets). */
   load(): DurableState {
     const r = this.recovered;
-    return { epoch: r.epoch, votedFor: r.votedFor, promised: r.promised, accepted: new Map(r.accepted), learned: r.learned.slice() };
+    return {
+      epoch: r.epoch,
+      votedFor: r.votedFor,
+      promised: r.promised,
+      accepted: new Map(r.accepted),
+      acceptorFloor: r.acceptorFloor,
+      snapshot: r.snapshot,
+      learned: r.learned.slice(),
+    };
+  }
+
+  /** Slot of the oldest learned entry still held (the snapshot covers the ones before). */
+  get learnedFrom(): Slot {
+    return this.learnedLog.firstIndex;
+  }
+
+  saveCompacted(floor: Slot, promised: Ballot, accepted: readonly AcceptedEntry[]): void {
+    if (this.failure !== undefined) return;
+    const checkpoint = this.acceptorLog.lastIndex + 1;
+    this.appendJournal(promised, accepted, floor);
+    this.journalCheckpoint = checkpoint;
+  }
+
+  saveSnapshot(snapshot: NodeSnapshot, durable: () => void): void {
+    this.inBackground(() => this.snapshots.write(snapshot.slot, snapshot.bytes), durable);
+  }
+
+  compactLearned(throughSlot: Slot): void {
+    this.inBackground(() => this.learnedLog.compactUpTo(throughSlot));
+  }
+
+  installSnapshot(snapshot: NodeSnapshot, durable: () => void): void {
+    this.installing++;
+    this.inBackground(async () => {
+      await this.snapshots.write(snapshot.slot, snapshot.bytes);
+      // Only now: a crash before this leaves the old log and the old snapshot, still consistent.
+      const deferred = this.deferredLearned;
+      this.deferredLearned = [];
+      if (this.learnedLog.lastIndex < snapshot.slot + 1) await this.learnedLog.reset(snapshot.slot + 1);
+      this.installing--;
+      const next = deferred.filter((r) => r.index > this.learnedLog.lastIndex);
+      if (this.installing > 0) {
+        this.deferredLearned = [...next, ...this.deferredLearned];
+      } else if (next.length > 0 && next[0]!.index === this.learnedLog.lastIndex + 1) {
+        this.append(this.learnedLog, next);
+        this.lastLearnedSync = this.learnedLog.sync().catch((error: unknown) => this.fail(error));
+      }
+    }, durable);
   }
 
   saveElection(epoch: Epoch, votedFor: NodeId | null): void {
@@ -220,8 +302,15 @@ export class FileStorage implements ConsensusStorage {
   }
 
   appendLearned(slot: Slot, entry: Entry): void {
+    if (this.failure !== undefined) return;
+    if (this.installing > 0) {
+      // After the snapshot being installed: written once the log continues after it.
+      const last = this.deferredLearned.at(-1)?.index;
+      if (last === undefined || slot === last + 1) this.deferredLearned.push({ index: slot, payload: this.encode(entry) });
+      return;
+    }
     // Like MemoryStorage: only the next slot extends the log (a broken learner is the checks' business).
-    if (this.failure !== undefined || slot !== this.learnedLog.lastIndex + 1) return;
+    if (slot !== this.learnedLog.lastIndex + 1) return;
     this.append(this.learnedLog, [{ index: slot, payload: this.encode(entry) }]);
     this.learnedDirty = true;
   }
@@ -237,9 +326,13 @@ export class FileStorage implements ConsensusStorage {
       this.lastLearnedSync = this.learnedLog.sync().catch((error: unknown) => this.fail(error));
     }
     this.electionDirty = this.acceptorDirty = this.learnedDirty = false;
+    const checkpoint = this.journalCheckpoint;
+    this.journalCheckpoint = 0;
     const flush = Promise.all(work).then(
       () => {
         if (this.failure !== undefined) return;
+        // The checkpoint is whole on disk: the records it copies may go.
+        if (checkpoint > 0) this.inBackground(() => this.acceptorLog.compactUpTo(checkpoint - 1));
         this.options.onFlush?.(performance.now() - started);
         done();
       },
@@ -252,17 +345,29 @@ export class FileStorage implements ConsensusStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.lastFlush, this.lastLearnedSync]);
-    const results = await Promise.allSettled([this.meta.close(), this.acceptorLog.close(), this.learnedLog.close()]);
+    await Promise.all([this.lastFlush, this.lastLearnedSync, this.background]);
+    const results = await Promise.allSettled([this.meta.close(), this.acceptorLog.close(), this.learnedLog.close(), this.snapshots.close()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined && this.failure === undefined) throw failed.reason;
   }
 
-  private appendJournal(promised: Ballot, accepted: readonly AcceptedEntry[]): void {
+  /** Run store work after the background work before it; a failure poisons the store. */
+  private inBackground(work: () => Promise<void>, then?: () => void): void {
+    if (this.failure !== undefined || this.closed) return;
+    const run = this.background.then(async () => {
+      if (this.failure !== undefined) return;
+      await work();
+      if (this.failure === undefined && !this.closed) then?.();
+    });
+    this.background = run.catch((error: unknown) => this.fail(error));
+  }
+
+  private appendJournal(promised: Ballot, accepted: readonly AcceptedEntry[], floor?: Slot): void {
     if (this.failure !== undefined) return;
     const records: LogRecord[] = [];
     let next = this.acceptorLog.lastIndex + 1;
-    for (const payload of this.encodeJournal({ p: promised, a: accepted })) records.push({ index: next++, payload });
+    const record: JournalRecord = floor === undefined ? { p: promised, a: accepted } : { p: promised, a: accepted, f: floor };
+    for (const payload of this.encodeJournal(record)) records.push({ index: next++, payload });
     this.append(this.acceptorLog, records);
     this.acceptorDirty = true;
   }
@@ -273,10 +378,8 @@ export class FileStorage implements ConsensusStorage {
     const limit = this.options.maxJournalRecordBytes ?? MAX_JOURNAL_RECORD_BYTES;
     if (bytes.length <= limit || record.a.length <= 1) return [bytes];
     const half = Math.ceil(record.a.length / 2);
-    return [
-      ...this.encodeJournal({ p: record.p, a: record.a.slice(0, half) }),
-      ...this.encodeJournal({ p: record.p, a: record.a.slice(half) }),
-    ];
+    const first: JournalRecord = record.f === undefined ? { p: record.p, a: record.a.slice(0, half) } : { p: record.p, a: record.a.slice(0, half), f: record.f };
+    return [...this.encodeJournal(first), ...this.encodeJournal({ p: record.p, a: record.a.slice(half) })];
   }
 
   private encode(value: unknown): Uint8Array {
@@ -321,9 +424,10 @@ function decodeRecord(unpack: Packr, directory: string, record: LogRecord): unkn
   }
 }
 
-/** Replays the acceptor journal: highest promise, and per slot the last entry written. */
-function replayJournal(log: FileLogStore, unpack: Packr): { promised: Ballot; accepted: Map<Slot, AcceptedEntry> } {
+/** Replays the acceptor journal: highest promise and floor, and per slot above it the last entry written. */
+function replayJournal(log: FileLogStore, unpack: Packr): { promised: Ballot; accepted: Map<Slot, AcceptedEntry>; floor: Slot } {
   let promised: Ballot = ZERO_BALLOT;
+  let floor = 0;
   const accepted = new Map<Slot, AcceptedEntry>();
   for (const record of log.readFrom(log.firstIndex)) {
     const value = decodeRecord(unpack, log.directory, record) as Partial<JournalRecord> | null;
@@ -331,6 +435,10 @@ function replayJournal(log: FileLogStore, unpack: Packr): { promised: Ballot; ac
       throw new CorruptRecordError(log.directory, record.index, 'not an acceptor journal record');
     }
     if (compareBallots(value.p, promised) > 0) promised = value.p;
+    if (value.f !== undefined) {
+      if (!Number.isSafeInteger(value.f) || value.f < 0) throw new CorruptRecordError(log.directory, record.index, 'malformed compaction floor');
+      if (value.f > floor) floor = value.f;
+    }
     for (const a of value.a) {
       if (!Number.isSafeInteger(a?.slot) || a.slot < 1 || !isBallot(a.ballot) || !isEntry(a.entry)) {
         throw new CorruptRecordError(log.directory, record.index, 'malformed accepted entry');
@@ -338,16 +446,25 @@ function replayJournal(log: FileLogStore, unpack: Packr): { promised: Ballot; ac
       accepted.set(a.slot, a);
     }
   }
-  return { promised, accepted };
+  for (const slot of accepted.keys()) if (slot <= floor) accepted.delete(slot);
+  return { promised, accepted, floor };
 }
 
-function readLearned(log: FileLogStore, unpack: Packr): Entry[] {
-  if (log.firstIndex !== 1) {
-    // No snapshots yet: the learned log must start at slot 1 or the tree cannot be rebuilt.
-    throw new CorruptRecordError(log.directory, log.firstIndex, 'the learned log does not start at slot 1');
+function toNodeSnapshot(snapshot: Snapshot): NodeSnapshot {
+  return { slot: snapshot.index, bytes: snapshot.bytes };
+}
+
+/** The learned entries after `snapshotSlot`; they must continue it without a gap. */
+function readLearned(log: FileLogStore, unpack: Packr, snapshotSlot: Slot): Entry[] {
+  if (log.firstIndex > snapshotSlot + 1) {
+    throw new CorruptRecordError(
+      log.directory,
+      log.firstIndex,
+      snapshotSlot === 0 ? 'the learned log does not start at slot 1 and there is no snapshot' : `the learned log starts after slot ${snapshotSlot + 1}, leaving a gap after the snapshot at slot ${snapshotSlot}`,
+    );
   }
   const learned: Entry[] = [];
-  for (const record of log.readFrom(1)) {
+  for (const record of log.readFrom(snapshotSlot + 1)) {
     const value = decodeRecord(unpack, log.directory, record);
     if (!isEntry(value)) throw new CorruptRecordError(log.directory, record.index, 'not a log entry');
     learned.push(value);

@@ -14,7 +14,9 @@ import type { Effect, Role, SendEffect } from '../protocol/effects.js';
 import type { Ballot, NodeId, Slot } from '../protocol/ids.js';
 import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '../protocol/messages.js';
 import { messageEpoch } from '../protocol/messages.js';
-import type { ConsensusStorage } from './storage.js';
+import type { ConsensusStorage, NodeSnapshot } from './storage.js';
+import { decodeNodeSnapshot, encodeNodeSnapshot, MAX_SNAPSHOT_TRANSFER_BYTES } from './snapshot.js';
+import type { SnapshotPolicy } from './snapshot.js';
 import type { ProposerTimings } from '../../machines/proposer/machine.js';
 import type { ElectionTimings } from '../../machines/election/types.js';
 import { defaultMachines } from './machines.js';
@@ -37,6 +39,12 @@ export interface NodeTimings extends ElectionTimings, ProposerTimings {
 /** The replicated application: fed every chosen command once per node, in log order. */
 export interface Application {
   apply(command: Command, at: { slot: Slot; zxidEpoch: number; zxidCounter: number; timeMs: number }): unknown;
+  /** Called once per chosen entry after its commands (no-ops included). */
+  appliedEntry?(slot: Slot, entry: Entry): void;
+  /** The application's whole replicated state; without it the node never snapshots. */
+  snapshot?(): Uint8Array;
+  /** Replace the whole replicated state with what `snapshot` returned (here or on a peer). */
+  restore?(state: Uint8Array, slot: Slot): void;
 }
 
 /** Hooks for tracing and checks; absent hooks cost nothing. */
@@ -71,6 +79,18 @@ export interface NodeOptions {
   readonly rejoin?: boolean;
   /** Messages the consensus layer does not own (client replies, service messages) go here. */
   readonly onMessage?: (env: Envelope<PeerMessage>) => void;
+  /** When to snapshot the application and compact the logs; absent: never. */
+  readonly snapshots?: SnapshotPolicy;
+  /** A snapshot from a peer could not be used (malformed); the transfer is dropped and retried. */
+  readonly onBadSnapshot?: (from: NodeId, reason: string) => void;
+}
+
+/** A snapshot arriving from a peer, chunk by chunk. */
+interface IncomingSnapshot {
+  readonly from: NodeId;
+  readonly slot: Slot;
+  readonly bytes: Uint8Array;
+  received: number;
 }
 
 type AnyActor = Actor<any>;
@@ -86,9 +106,23 @@ export class ConsensusNode {
   private proposer: AnyActor | undefined;
   private proposerActive = false;
   private subscription: Subscription | undefined;
+  /** Chosen entries held: learned[i] is at slot learnedBase + i + 1 (earlier ones are in a snapshot). */
   private readonly learned: Entry[];
+  private learnedBase: Slot = 0;
+  /** Origin epoch of the entry at learnedBase (from the snapshot), for vote log comparisons. */
+  private learnedBaseEpoch = 0;
   private zxidEpoch = 0;
   private zxidCounter = 0;
+  /** The newest snapshot this node has, served to learners behind its log (durable or not yet). */
+  private latestSnapshot: NodeSnapshot | null = null;
+  private readonly recoveredSnapshot: NodeSnapshot | null;
+  /** Newest snapshot known durable here: logs at or below it may be compacted. */
+  private durableSnapshotSlot: Slot = 0;
+  private snapshotting = false;
+  private commandsSinceSnapshot = 0;
+  private incoming: IncomingSnapshot | null = null;
+  /** The latest commit notice: its proposer never sends accepts at or below its commit point. */
+  private latestCommit: { ballot: Ballot; commitSlot: Slot } | null = null;
   /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
   private readonly waiting = new Map<string, { client: NodeId; proposer: AnyActor }>();
   /** Sends waiting for the writes before them (generation `needs`) to become durable. */
@@ -120,12 +154,24 @@ export class ConsensusNode {
     this.isVoter = opts.voters.includes(opts.id);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
+    this.recoveredSnapshot = durable.snapshot;
+    if (durable.snapshot !== null) {
+      // Decoded again in start(); here only the log position is needed.
+      const content = decodeNodeSnapshot(durable.snapshot.bytes);
+      this.learnedBase = content.slot;
+      this.learnedBaseEpoch = content.lastEpoch;
+      this.zxidEpoch = content.zxidEpoch;
+      this.zxidCounter = content.zxidCounter;
+      this.latestSnapshot = durable.snapshot;
+      this.durableSnapshotSlot = content.slot;
+    }
     this.epoch = durable.epoch;
     if (this.isVoter) {
       this.acceptor = this.spawn('acceptor', this.machines.acceptor, {
         id: opts.id,
         promised: durable.promised,
         accepted: durable.accepted,
+        floor: durable.acceptorFloor,
         voters: opts.voters,
         recovering: opts.rejoin === true && opts.voters.length > 1,
         recoveryRetryMs: opts.timings.retransmitMs,
@@ -134,14 +180,19 @@ export class ConsensusNode {
     }
     this.learner = this.spawn('learner', this.machines.learner, {
       id: opts.id,
-      appliedSlot: this.learned.length,
+      appliedSlot: this.learnedBase + this.learned.length,
       learnRetryMs: opts.timings.learnRetryMs,
     });
   }
 
   /** Rebuild the application from the learned log, start the machines and listen on the bus. */
   start(): void {
-    for (let i = 0; i < this.learned.length; i++) this.applyToApplication(i + 1, this.learned[i]!, false);
+    if (this.recoveredSnapshot !== null) {
+      const app = this.opts.application;
+      if (app?.restore === undefined) throw new Error(`node ${this.id} has a snapshot but its application cannot restore one`);
+      app.restore(decodeNodeSnapshot(this.recoveredSnapshot.bytes).app, this.learnedBase);
+    }
+    for (let i = 0; i < this.learned.length; i++) this.applyToApplication(this.learnedBase + i + 1, this.learned[i]!, false);
     this.acceptor?.start();
     this.learner.start();
     this.election?.start();
@@ -160,10 +211,19 @@ export class ConsensusNode {
   }
 
   get appliedSlot(): Slot {
-    return this.learned.length;
+    return this.learnedBase + this.learned.length;
   }
+  /** The chosen entries this node still holds, from slot {@link learnedFrom} on. */
   get learnedLog(): readonly Entry[] {
     return this.learned;
+  }
+  /** Slot of learnedLog[0]: every earlier slot is covered by a snapshot. */
+  get learnedFrom(): Slot {
+    return this.learnedBase + 1;
+  }
+  /** Slot of the newest snapshot this node holds (0: none). */
+  get snapshotSlot(): Slot {
+    return this.latestSnapshot?.slot ?? 0;
   }
   get isActiveLeader(): boolean {
     return this.proposerActive;
@@ -223,7 +283,15 @@ export class ConsensusNode {
         if (this.proposer) this.deliver('proposer', this.proposer, { ...msg, from });
         break;
       case 'CommitNotice':
+        this.latestCommit = { ballot: msg.ballot, commitSlot: msg.commitSlot };
         this.deliver('learner', this.learner, { ...msg, from, local: this.localEntries(msg.commitSlot) });
+        this.compactAcceptor();
+        break;
+      case 'SnapshotChunk':
+        this.receiveChunk(from, msg.slot, msg.totalBytes, msg.offset, msg.bytes);
+        break;
+      case 'SnapshotChunkRequest':
+        this.answerChunkRequest(from, msg.slot, msg.offset);
         break;
       case 'LearnReply':
         this.deliver('learner', this.learner, { ...msg, from });
@@ -278,8 +346,8 @@ export class ConsensusNode {
 
   private localLog(): LogPosition {
     const fromAcceptor = this.acceptor?.getSnapshot().context.lastLog as LogPosition | undefined;
-    const learnedSlot = this.learned.length;
-    const learnedEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : 0;
+    const learnedSlot = this.appliedSlot;
+    const learnedEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : this.learnedBaseEpoch;
     if (fromAcceptor === undefined) return { epoch: learnedEpoch, slot: learnedSlot };
     return fromAcceptor.epoch > learnedEpoch || (fromAcceptor.epoch === learnedEpoch && fromAcceptor.slot > learnedSlot)
       ? fromAcceptor
@@ -298,9 +366,123 @@ export class ConsensusNode {
   }
 
   private answerLearnRequest(to: NodeId, fromSlot: Slot): void {
-    if (fromSlot < 1 || fromSlot > this.learned.length) return;
-    const entries = this.learned.slice(fromSlot - 1, fromSlot - 1 + this.opts.timings.maxLearnBatchEntries);
+    if (fromSlot < 1 || fromSlot > this.appliedSlot) return;
+    if (fromSlot <= this.learnedBase) {
+      // Compacted away here: the learner gets the snapshot instead, one chunk per request.
+      if (this.latestSnapshot !== null) this.sendChunk(to, this.latestSnapshot, 0);
+      return;
+    }
+    const start = fromSlot - this.learnedBase - 1;
+    const entries = this.learned.slice(start, start + this.opts.timings.maxLearnBatchEntries);
     this.sendNow({ type: 'send', to, msg: { type: 'LearnReply', fromSlot, entries } });
+  }
+
+  // ---------------------------------------------------------------- snapshots and compaction
+
+  private sendChunk(to: NodeId, snapshot: NodeSnapshot, offset: number): void {
+    const chunkBytes = this.opts.snapshots?.chunkBytes ?? 256 * 1024;
+    const bytes = snapshot.bytes.subarray(offset, offset + chunkBytes);
+    this.sendNow({ type: 'send', to, msg: { type: 'SnapshotChunk', slot: snapshot.slot, totalBytes: snapshot.bytes.length, offset, bytes } });
+  }
+
+  private answerChunkRequest(to: NodeId, slot: Slot, offset: number): void {
+    const snapshot = this.latestSnapshot;
+    if (snapshot === null) return;
+    if (snapshot.slot === slot && Number.isSafeInteger(offset) && offset >= 0 && offset < snapshot.bytes.length) {
+      this.sendChunk(to, snapshot, offset);
+    } else if (snapshot.slot > slot) {
+      // A newer snapshot replaced the one being fetched: start that one over.
+      this.sendChunk(to, snapshot, 0);
+    }
+  }
+
+  private receiveChunk(from: NodeId, slot: Slot, totalBytes: number, offset: number, bytes: Uint8Array): void {
+    if (slot <= this.appliedSlot) return;
+    if (!Number.isSafeInteger(totalBytes) || totalBytes <= 0 || totalBytes > MAX_SNAPSHOT_TRANSFER_BYTES) return;
+    let incoming = this.incoming;
+    if (incoming === null || incoming.from !== from || incoming.slot !== slot || incoming.bytes.length !== totalBytes) {
+      if (offset !== 0) return;
+      incoming = { from, slot, bytes: new Uint8Array(totalBytes), received: 0 };
+      this.incoming = incoming;
+    }
+    // Pulled one chunk at a time: anything but the next piece is a duplicate or a straggler.
+    if (offset !== incoming.received || bytes.length === 0 || offset + bytes.length > totalBytes) return;
+    incoming.bytes.set(bytes, offset);
+    incoming.received += bytes.length;
+    if (incoming.received < totalBytes) {
+      this.sendNow({ type: 'send', to: from, msg: { type: 'SnapshotChunkRequest', slot, offset: incoming.received } });
+      return;
+    }
+    this.incoming = null;
+    this.installSnapshot(from, { slot, bytes: incoming.bytes });
+  }
+
+  /** Replace the application and the learned log with a peer's snapshot, ahead of this node. */
+  private installSnapshot(from: NodeId, snapshot: NodeSnapshot): void {
+    const app = this.opts.application;
+    let content;
+    try {
+      content = decodeNodeSnapshot(snapshot.bytes);
+      if (content.slot !== snapshot.slot) throw new RangeError(`snapshot says slot ${content.slot}, its chunks said ${snapshot.slot}`);
+      if (app?.restore === undefined) throw new RangeError('this node has no application that can restore a snapshot');
+      app.restore(content.app, content.slot);
+    } catch (error) {
+      this.opts.onBadSnapshot?.(from, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.learned.length = 0;
+    this.learnedBase = content.slot;
+    this.learnedBaseEpoch = content.lastEpoch;
+    this.zxidEpoch = content.zxidEpoch;
+    this.zxidCounter = content.zxidCounter;
+    this.latestSnapshot = snapshot;
+    this.commandsSinceSnapshot = 0;
+    this.opts.storage.installSnapshot(snapshot, () => this.snapshotDurable(snapshot.slot, false));
+    this.deliver('learner', this.learner, { type: 'SnapshotInstalled', slot: content.slot });
+  }
+
+  /** Snapshot the application once enough commands were applied since the last snapshot. */
+  private maybeSnapshot(): void {
+    const policy = this.opts.snapshots;
+    const app = this.opts.application;
+    if (policy === undefined || app?.snapshot === undefined || this.snapshotting) return;
+    if (this.commandsSinceSnapshot < policy.everyCommands) return;
+    const slot = this.appliedSlot;
+    const lastEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : this.learnedBaseEpoch;
+    const bytes = encodeNodeSnapshot({ slot, lastEpoch, zxidEpoch: this.zxidEpoch, zxidCounter: this.zxidCounter, app: app.snapshot() });
+    const snapshot: NodeSnapshot = { slot, bytes };
+    this.snapshotting = true;
+    this.commandsSinceSnapshot = 0;
+    this.latestSnapshot = snapshot;
+    this.opts.storage.saveSnapshot(snapshot, () => this.snapshotDurable(slot, true));
+  }
+
+  private snapshotDurable(slot: Slot, own: boolean): void {
+    if (this.stopped) return;
+    if (own) this.snapshotting = false;
+    if (slot <= this.durableSnapshotSlot) return;
+    this.durableSnapshotSlot = slot;
+    // Keep some entries behind the snapshot so a learner slightly behind gets entries, not a snapshot.
+    const keepFrom = slot - (this.opts.snapshots?.retainSlots ?? 0);
+    const drop = Math.min(this.learned.length, keepFrom - this.learnedBase);
+    if (drop > 0) {
+      this.learned.splice(0, drop);
+      this.learnedBaseEpoch = this.learned.length > 0 ? this.learned[0]!.origin.epoch : this.learnedBaseEpoch;
+      this.learnedBase += drop;
+      this.opts.storage.compactLearned(this.learnedBase);
+    }
+    this.compactAcceptor();
+    this.requestFlush();
+  }
+
+  /** Let the acceptor forget what a durable snapshot covers, below the current commit point. */
+  private compactAcceptor(): void {
+    const acceptor = this.acceptor;
+    const commit = this.latestCommit;
+    if (acceptor === undefined || commit === null || this.durableSnapshotSlot === 0) return;
+    const floor: Slot = acceptor.getSnapshot().context.floor;
+    if (Math.min(this.durableSnapshotSlot, commit.commitSlot) <= floor) return;
+    this.deliver('acceptor', acceptor, { type: 'Compact', throughSlot: this.durableSnapshotSlot, ballot: commit.ballot, commitSlot: commit.commitSlot });
   }
 
   private perform(machine: MachineName, effect: Effect): void {
@@ -309,6 +491,12 @@ export class ConsensusNode {
     const storage = this.opts.storage;
     switch (effect.type) {
       case 'send':
+        if (effect.msg.type === 'LearnRequest' && this.incoming !== null) {
+          // A snapshot is arriving: the learner's retry resumes it where it stopped.
+          const incoming = this.incoming;
+          this.sendNow({ type: 'send', to: incoming.from, msg: { type: 'SnapshotChunkRequest', slot: incoming.slot, offset: incoming.received } }, this.cause);
+          break;
+        }
         if (this.writeGeneration > this.durableGeneration || this.outbox.length > 0) {
           this.outbox.push({ effect, cause: this.cause, needs: this.writeGeneration });
         } else {
@@ -335,6 +523,10 @@ export class ConsensusNode {
         storage.saveAccepted(effect.promised, effect.accepted);
         this.writeGeneration++;
         break;
+      case 'persistCompacted':
+        storage.saveCompacted(effect.floor, effect.promised, effect.accepted);
+        this.writeGeneration++;
+        break;
       case 'apply':
         this.learn(effect.slot, effect.entry);
         break;
@@ -343,6 +535,9 @@ export class ConsensusNode {
         break;
       case 'proposerActive':
         this.proposerActive = true;
+        if (effect.catchUpFrom !== undefined && effect.baseSlot > this.appliedSlot) {
+          this.deliver('learner', this.learner, { type: 'ChosenElsewhere', from: effect.catchUpFrom, commitSlot: effect.baseSlot });
+        }
         break;
       case 'preempted':
         this.onPreempted(effect.promised);
@@ -361,18 +556,20 @@ export class ConsensusNode {
   }
 
   private learn(slot: Slot, entry: Entry): void {
-    if (slot !== this.learned.length + 1) {
+    if (slot !== this.appliedSlot + 1) {
       // Only a broken learner gets here; keep the node's log consistent and let the checks see it.
-      this.learned[slot - 1] = entry;
+      if (slot > this.learnedBase) this.learned[slot - this.learnedBase - 1] = entry;
     } else {
       this.learned.push(entry);
     }
     this.opts.storage.appendLearned(slot, entry);
     this.applyToApplication(slot, entry, true);
+    this.maybeSnapshot();
   }
 
   private applyToApplication(slot: Slot, entry: Entry, reply: boolean): void {
     if (entry.origin.epoch > this.zxidEpoch) this.zxidEpoch = entry.origin.epoch;
+    this.commandsSinceSnapshot += entry.commands.length;
     for (const command of entry.commands) {
       this.zxidCounter++;
       const result = this.opts.application?.apply(command, {
@@ -388,6 +585,7 @@ export class ConsensusNode {
       this.opts.observer?.onReply?.(this.id, command.id, true);
       this.sendNow({ type: 'send', to: client, msg: { type: 'ClientReply', commandId: command.id, ok: true, slot, result } });
     }
+    this.opts.application?.appliedEntry?.(slot, entry);
   }
 
   private onRoleChanged(role: Role, epoch: number, leader: NodeId | null): void {

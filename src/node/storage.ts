@@ -6,12 +6,24 @@ import type { Ballot, Epoch, NodeId, Slot } from '../protocol/ids.js';
 import { ZERO_BALLOT } from '../protocol/ids.js';
 import type { AcceptedEntry, Entry } from '../protocol/messages.js';
 
+/** A node's snapshot: the application and log position after applying every slot up to `slot`. */
+export interface NodeSnapshot {
+  readonly slot: Slot;
+  /** Opaque to the store (the node encodes and decodes it). */
+  readonly bytes: Uint8Array;
+}
+
 export interface DurableState {
   readonly epoch: Epoch;
   readonly votedFor: NodeId | null;
   readonly promised: Ballot;
+  /** The acceptor's entries above `acceptorFloor`. */
   readonly accepted: ReadonlyMap<Slot, AcceptedEntry>;
-  /** Chosen entries, learned[i] at slot i + 1. */
+  /** The acceptor forgot every slot up to here (see PersistCompactedEffect). */
+  readonly acceptorFloor: Slot;
+  /** The newest durable snapshot, or null: the log then starts at slot 1. */
+  readonly snapshot: NodeSnapshot | null;
+  /** Chosen entries after the snapshot: learned[i] at slot (snapshot?.slot ?? 0) + i + 1. */
   readonly learned: readonly Entry[];
 }
 
@@ -20,7 +32,22 @@ export interface ConsensusStorage {
   saveElection(epoch: Epoch, votedFor: NodeId | null): void;
   savePromise(promised: Ballot): void;
   saveAccepted(promised: Ballot, accepted: readonly AcceptedEntry[]): void;
+  /** The acceptor forgot every slot up to `floor`; its state is now `promised` and `accepted`. */
+  saveCompacted(floor: Slot, promised: Ballot, accepted: readonly AcceptedEntry[]): void;
+  /** Append the chosen entry at `slot`; ignored unless `slot` continues the learned log. */
   appendLearned(slot: Slot, entry: Entry): void;
+  /**
+   * Keep `snapshot` (taken from this node's own applied state). `durable` runs once it is (never,
+   * if the node crashes first). The learned log keeps its entries until `compactLearned`.
+   */
+  saveSnapshot(snapshot: NodeSnapshot, durable: () => void): void;
+  /** Drop learned entries up to `throughSlot`; only called at or below a durable snapshot. */
+  compactLearned(throughSlot: Slot): void;
+  /**
+   * Replace the learned log with `snapshot` (received from a peer, ahead of this node): the next
+   * appended slot is `snapshot.slot + 1`. `durable` runs once the snapshot is.
+   */
+  installSnapshot(snapshot: NodeSnapshot, durable: () => void): void;
   /** `done` runs (possibly synchronously) once every write made before this call is durable. */
   flush(done: () => void): void;
   /** Whether writes are waiting for a flush. */
@@ -34,14 +61,18 @@ export interface SyncScheduler {
 }
 
 export function emptyDurableState(): DurableState {
-  return { epoch: 0, votedFor: null, promised: ZERO_BALLOT, accepted: new Map(), learned: [] };
+  return { epoch: 0, votedFor: null, promised: ZERO_BALLOT, accepted: new Map(), acceptorFloor: 0, snapshot: null, learned: [] };
 }
 
 type Write =
   | { kind: 'election'; epoch: Epoch; votedFor: NodeId | null }
   | { kind: 'promise'; promised: Ballot }
   | { kind: 'accepted'; promised: Ballot; accepted: readonly AcceptedEntry[] }
-  | { kind: 'learned'; slot: Slot; entry: Entry };
+  | { kind: 'learned'; slot: Slot; entry: Entry }
+  | { kind: 'compacted'; floor: Slot; promised: Ballot; accepted: readonly AcceptedEntry[] }
+  | { kind: 'snapshot'; snapshot: NodeSnapshot; durable: () => void }
+  | { kind: 'compactLearned'; throughSlot: Slot }
+  | { kind: 'install'; snapshot: NodeSnapshot; durable: () => void };
 
 /**
  * The simulator's store: durable state survives `crash()`, unsynced writes do not. With a
@@ -49,13 +80,7 @@ type Write =
  * (group commit), so a crash can land between a write and its fsync exactly as on a disk.
  */
 export class MemoryStorage implements ConsensusStorage {
-  private durable = {
-    epoch: 0,
-    votedFor: null as NodeId | null,
-    promised: ZERO_BALLOT,
-    accepted: new Map<Slot, AcceptedEntry>(),
-    learned: [] as Entry[],
-  };
+  private durable = MemoryStorage.blank();
   private unsynced: Write[] = [];
   private waiters: (() => void)[] = [];
   private syncTimer: unknown = undefined;
@@ -69,9 +94,39 @@ export class MemoryStorage implements ConsensusStorage {
     return this.unsynced.length > 0;
   }
 
+  private static blank() {
+    return {
+      epoch: 0,
+      votedFor: null as NodeId | null,
+      promised: ZERO_BALLOT,
+      accepted: new Map<Slot, AcceptedEntry>(),
+      acceptorFloor: 0,
+      snapshot: null as NodeSnapshot | null,
+      /** learned[i] is at slot learnedBase + i + 1. */
+      learnedBase: 0,
+      learned: [] as Entry[],
+    };
+  }
+
   load(): DurableState {
     const d = this.durable;
-    return { epoch: d.epoch, votedFor: d.votedFor, promised: d.promised, accepted: new Map(d.accepted), learned: d.learned.slice() };
+    // The log may still hold entries the snapshot covers (kept until compactLearned).
+    const snapshotSlot = d.snapshot?.slot ?? 0;
+    return {
+      epoch: d.epoch,
+      votedFor: d.votedFor,
+      promised: d.promised,
+      accepted: new Map(d.accepted),
+      acceptorFloor: d.acceptorFloor,
+      snapshot: d.snapshot,
+      learned: d.learned.slice(Math.max(0, snapshotSlot - d.learnedBase)),
+    };
+  }
+
+  /** Entries and snapshots held, for tests of compaction. */
+  get retained(): { readonly acceptedSlots: number; readonly learnedFrom: Slot; readonly learnedTo: Slot; readonly snapshotSlot: Slot | null } {
+    const d = this.durable;
+    return { acceptedSlots: d.accepted.size, learnedFrom: d.learnedBase + 1, learnedTo: d.learnedBase + d.learned.length, snapshotSlot: d.snapshot?.slot ?? null };
   }
 
   saveElection(epoch: Epoch, votedFor: NodeId | null): void {
@@ -85,6 +140,18 @@ export class MemoryStorage implements ConsensusStorage {
   }
   appendLearned(slot: Slot, entry: Entry): void {
     this.unsynced.push({ kind: 'learned', slot, entry });
+  }
+  saveCompacted(floor: Slot, promised: Ballot, accepted: readonly AcceptedEntry[]): void {
+    this.unsynced.push({ kind: 'compacted', floor, promised, accepted });
+  }
+  saveSnapshot(snapshot: NodeSnapshot, durable: () => void): void {
+    this.unsynced.push({ kind: 'snapshot', snapshot, durable });
+  }
+  compactLearned(throughSlot: Slot): void {
+    this.unsynced.push({ kind: 'compactLearned', throughSlot });
+  }
+  installSnapshot(snapshot: NodeSnapshot, durable: () => void): void {
+    this.unsynced.push({ kind: 'install', snapshot, durable });
   }
 
   flush(done: () => void): void {
@@ -112,7 +179,7 @@ export class MemoryStorage implements ConsensusStorage {
   /** Wipe the disk too (a node that lost its data directory). */
   wipe(): void {
     this.crash();
-    this.durable = { epoch: 0, votedFor: null, promised: ZERO_BALLOT, accepted: new Map(), learned: [] };
+    this.durable = MemoryStorage.blank();
   }
 
   private startSync(): void {
@@ -129,6 +196,7 @@ export class MemoryStorage implements ConsensusStorage {
 
   private makeDurable(count: number): void {
     const d = this.durable;
+    const callbacks: (() => void)[] = [];
     for (let i = 0; i < count; i++) {
       const w = this.unsynced[i]!;
       switch (w.kind) {
@@ -144,10 +212,35 @@ export class MemoryStorage implements ConsensusStorage {
           for (const a of w.accepted) d.accepted.set(a.slot, a);
           break;
         case 'learned':
-          if (w.slot === d.learned.length + 1) d.learned.push(w.entry);
+          if (w.slot === d.learnedBase + d.learned.length + 1) d.learned.push(w.entry);
+          break;
+        case 'compacted':
+          d.promised = w.promised;
+          d.acceptorFloor = w.floor;
+          d.accepted = new Map(w.accepted.map((a) => [a.slot, a]));
+          break;
+        case 'snapshot':
+          if (w.snapshot.slot > (d.snapshot?.slot ?? 0)) d.snapshot = w.snapshot;
+          callbacks.push(w.durable);
+          break;
+        case 'compactLearned': {
+          const drop = Math.min(d.learned.length, w.throughSlot - d.learnedBase);
+          if (drop > 0) {
+            d.learned.splice(0, drop);
+            d.learnedBase += drop;
+          }
+          break;
+        }
+        case 'install':
+          if (w.snapshot.slot > (d.snapshot?.slot ?? 0)) d.snapshot = w.snapshot;
+          d.learned = [];
+          d.learnedBase = w.snapshot.slot;
+          callbacks.push(w.durable);
           break;
       }
     }
     this.unsynced.splice(0, count);
+    // After the bookkeeping: a callback may write again.
+    for (const c of callbacks) c();
   }
 }

@@ -319,6 +319,10 @@ export async function replayDataDir(dataDir: string, id: number, voters: readonl
     savePromise: () => undefined,
     saveAccepted: () => undefined,
     appendLearned: () => undefined,
+    saveCompacted: () => undefined,
+    saveSnapshot: () => undefined,
+    compactLearned: () => undefined,
+    installSnapshot: () => undefined,
     flush: (done) => done(),
     dirty: false,
   };
