@@ -45,13 +45,24 @@ export const agreement: Invariant = (record) => {
     }
   }
   const appliedAt = new Map<Slot, { key: string; node: NodeId }>();
+  const see = (slot: Slot, key: string, node: NodeId, how: string): string | null => {
+    const other = appliedAt.get(slot);
+    if (other === undefined) appliedAt.set(slot, { key, node });
+    else if (other.key !== key) return `slot ${slot}: node ${other.node} applied ${other.key} but node ${node} ${how} ${key}`;
+    return null;
+  };
   for (const [node, applies] of record.applies) {
     for (const a of applies) {
-      const other = appliedAt.get(a.slot);
-      if (other === undefined) appliedAt.set(a.slot, { key: a.key, node });
-      else if (other.key !== a.key) {
-        return violation('agreement', `slot ${a.slot}: node ${other.node} applied ${other.key} but node ${node} applied ${a.key}`);
+      if (a.snapshotKeys !== undefined) {
+        // A snapshot from a peer stands for every slot it covers.
+        for (let i = 0; i < a.snapshotKeys.length; i++) {
+          const bad = see(i + 1, a.snapshotKeys[i]!, node, 'installed a snapshot with');
+          if (bad !== null) return violation('agreement', bad);
+        }
+        continue;
       }
+      const bad = see(a.slot, a.key, node, 'applied');
+      if (bad !== null) return violation('agreement', bad);
     }
   }
   return null;
@@ -63,6 +74,14 @@ export const committedPrefix: Invariant = (record) => {
     const expected = new Map<number, Slot>();
     for (const a of applies) {
       const next = expected.get(a.incarnation) ?? a.startAfter + 1;
+      if (a.snapshotKeys !== undefined) {
+        // A snapshot may jump ahead, never back, and covers exactly the slots it says.
+        if (a.slot < next || a.snapshotKeys.length !== a.slot) {
+          return violation('committedPrefix', `node ${node} installed a snapshot up to slot ${a.slot} when slot ${next} was next (t=${a.atMs.toFixed(1)})`);
+        }
+        expected.set(a.incarnation, a.slot + 1);
+        continue;
+      }
       if (a.slot !== next) {
         return violation('committedPrefix', `node ${node} applied slot ${a.slot} when slot ${next} was next (t=${a.atMs.toFixed(1)})`);
       }

@@ -95,6 +95,11 @@ interface IncomingSnapshot {
 
 type AnyActor = Actor<any>;
 
+/** A snapshot being sent is dropped after this many learn retries without a request for it. */
+const SNAPSHOT_TRANSFER_IDLE_RETRIES = 20;
+/** Most snapshots held for transfers at once (the oldest goes first). */
+const MAX_OUTGOING_SNAPSHOTS = 4;
+
 export class ConsensusNode {
   readonly id: NodeId;
   private readonly opts: NodeOptions;
@@ -121,6 +126,13 @@ export class ConsensusNode {
   private snapshotting = false;
   private commandsSinceSnapshot = 0;
   private incoming: IncomingSnapshot | null = null;
+  /**
+   * Snapshots being sent to learners, by slot, kept until no learner asked for them for a while:
+   * a newer snapshot taken meanwhile must not restart a transfer that is under way.
+   */
+  private readonly outgoing = new Map<Slot, { snapshot: NodeSnapshot; lastAskedMs: number }>();
+  /** The learner's last ask for missing entries, and how many times in a row it was the same. */
+  private lastLearnAsk = { fromSlot: 0, repeats: 0 };
   /** The latest commit notice: its proposer never sends accepts at or below its commit point. */
   private latestCommit: { ballot: Ballot; commitSlot: Slot } | null = null;
   /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
@@ -377,22 +389,44 @@ export class ConsensusNode {
     this.sendNow({ type: 'send', to, msg: { type: 'LearnReply', fromSlot, entries } });
   }
 
+  /**
+   * The learner asks the node it believes has the missing slots; when the same ask goes unanswered,
+   * the node asks the other members in turn. The believed holder may not have them: a voter that
+   * rebuilt its acceptor from peers reports their compaction floor without holding the slots.
+   */
+  private learnAskTarget(effect: SendEffect, fromSlot: Slot): SendEffect {
+    const ask = this.lastLearnAsk;
+    ask.repeats = ask.fromSlot === fromSlot ? ask.repeats + 1 : 0;
+    ask.fromSlot = fromSlot;
+    if (ask.repeats === 0) return effect;
+    const others = this.opts.members.filter((m) => m !== this.id);
+    if (others.length === 0) return effect;
+    return { ...effect, to: others[ask.repeats % others.length]! };
+  }
+
   // ---------------------------------------------------------------- snapshots and compaction
 
   private sendChunk(to: NodeId, snapshot: NodeSnapshot, offset: number): void {
+    const now = this.opts.now();
+    const idleMs = this.opts.timings.learnRetryMs * SNAPSHOT_TRANSFER_IDLE_RETRIES;
+    for (const [slot, held] of this.outgoing) if (now - held.lastAskedMs > idleMs) this.outgoing.delete(slot);
+    if (!this.outgoing.has(snapshot.slot) && this.outgoing.size >= MAX_OUTGOING_SNAPSHOTS) {
+      const oldest = Math.min(...this.outgoing.keys());
+      this.outgoing.delete(oldest);
+    }
+    this.outgoing.set(snapshot.slot, { snapshot, lastAskedMs: now });
     const chunkBytes = this.opts.snapshots?.chunkBytes ?? 256 * 1024;
     const bytes = snapshot.bytes.subarray(offset, offset + chunkBytes);
     this.sendNow({ type: 'send', to, msg: { type: 'SnapshotChunk', slot: snapshot.slot, totalBytes: snapshot.bytes.length, offset, bytes } });
   }
 
   private answerChunkRequest(to: NodeId, slot: Slot, offset: number): void {
-    const snapshot = this.latestSnapshot;
-    if (snapshot === null) return;
-    if (snapshot.slot === slot && Number.isSafeInteger(offset) && offset >= 0 && offset < snapshot.bytes.length) {
-      this.sendChunk(to, snapshot, offset);
-    } else if (snapshot.slot > slot) {
-      // A newer snapshot replaced the one being fetched: start that one over.
-      this.sendChunk(to, snapshot, 0);
+    const snapshot = this.outgoing.get(slot)?.snapshot ?? (this.latestSnapshot?.slot === slot ? this.latestSnapshot : null);
+    if (snapshot !== null) {
+      if (Number.isSafeInteger(offset) && offset >= 0 && offset < snapshot.bytes.length) this.sendChunk(to, snapshot, offset);
+    } else if (this.latestSnapshot !== null && this.latestSnapshot.slot > slot) {
+      // The snapshot being fetched is no longer held here: start the newest one over.
+      this.sendChunk(to, this.latestSnapshot, 0);
     }
   }
 
@@ -437,6 +471,9 @@ export class ConsensusNode {
     this.zxidCounter = content.zxidCounter;
     this.latestSnapshot = snapshot;
     this.commandsSinceSnapshot = 0;
+    // Commands the snapshot covers were applied without a reply here: forget them, so a client's
+    // retry is proposed afresh rather than waiting for a reply that will never come.
+    this.waiting.clear();
     this.opts.storage.installSnapshot(snapshot, () => this.snapshotDurable(snapshot.slot, false));
     this.deliver('learner', this.learner, { type: 'SnapshotInstalled', slot: content.slot });
   }
@@ -495,6 +532,10 @@ export class ConsensusNode {
           // A snapshot is arriving: the learner's retry resumes it where it stopped.
           const incoming = this.incoming;
           this.sendNow({ type: 'send', to: incoming.from, msg: { type: 'SnapshotChunkRequest', slot: incoming.slot, offset: incoming.received } }, this.cause);
+          break;
+        }
+        if (effect.msg.type === 'LearnRequest') {
+          this.sendNow(this.learnAskTarget(effect, effect.msg.fromSlot), this.cause);
           break;
         }
         if (this.writeGeneration > this.durableGeneration || this.outbox.length > 0) {

@@ -82,6 +82,8 @@ type Write =
 export class MemoryStorage implements ConsensusStorage {
   private durable = MemoryStorage.blank();
   private unsynced: Write[] = [];
+  /** Nothing was made durable since the store was created or wiped. */
+  private blankSinceWipe = true;
   private waiters: (() => void)[] = [];
   private syncTimer: unknown = undefined;
 
@@ -176,10 +178,16 @@ export class MemoryStorage implements ConsensusStorage {
     this.syncTimer = undefined;
   }
 
+  /** Whether nothing was made durable since creation or the last wipe (a disk that is still empty). */
+  get isBlank(): boolean {
+    return this.blankSinceWipe;
+  }
+
   /** Wipe the disk too (a node that lost its data directory). */
   wipe(): void {
     this.crash();
     this.durable = MemoryStorage.blank();
+    this.blankSinceWipe = true;
   }
 
   private startSync(): void {
@@ -197,6 +205,7 @@ export class MemoryStorage implements ConsensusStorage {
   private makeDurable(count: number): void {
     const d = this.durable;
     const callbacks: (() => void)[] = [];
+    if (count > 0) this.blankSinceWipe = false;
     for (let i = 0; i < count; i++) {
       const w = this.unsynced[i]!;
       switch (w.kind) {

@@ -59,6 +59,8 @@ export function scenarioArbitrary(options: ScenarioArbitraryOptions = {}): fc.Ar
       maxDelayMs: fc.integer({ min: 1, max: 40 }),
       commands: fc.integer({ min: 1, max: 200 }),
       clients: fc.integer({ min: 1, max: 4 }),
+      // 0: no snapshots; otherwise nodes snapshot and compact every so many commands.
+      snapshotEveryCommands: fc.oneof(fc.constant(0), fc.integer({ min: 3, max: 40 })),
     })
     .map((r): Scenario => {
       let wipes = 0;
@@ -82,6 +84,7 @@ export function scenarioArbitrary(options: ScenarioArbitraryOptions = {}): fc.Ar
         commitBoundMs: 6000,
         fsyncMs: 1,
         sabotage: options.sabotage ?? false,
+        ...(r.snapshotEveryCommands > 0 ? { snapshotEveryCommands: r.snapshotEveryCommands } : {}),
       };
     });
 }

@@ -17,6 +17,7 @@ import type { Ballot } from '../protocol/ids.js';
 import type { Command, Entry, PeerMessage } from '../protocol/messages.js';
 import { entryKey } from '../protocol/messages.js';
 import { SeededRandom } from '../protocol/random.js';
+import { EntryLogApplication } from './log-application.js';
 import { emptyRecord, recordAcceptance } from './record.js';
 import type { RunRecord } from './record.js';
 import { range } from './scenario.js';
@@ -41,6 +42,10 @@ export const SIM_TIMINGS: NodeTimings = Object.freeze({
   learnRetryMs: 60,
   maxLearnBatchEntries: 256,
 });
+
+/** Snapshot knobs of simulated nodes (how often comes from the scenario): small, to exercise chunking. */
+export const SIM_SNAPSHOT_RETAIN_SLOTS = 2;
+export const SIM_SNAPSHOT_CHUNK_BYTES = 256;
 
 /** Simulated clients get node ids from here up, so they never collide with servers. */
 export const FIRST_CLIENT_ID = 1001;
@@ -72,6 +77,7 @@ export class SimCluster {
   readonly nodeIds: readonly NodeId[];
   private readonly nodes = new Map<NodeId, ConsensusNode | undefined>();
   private readonly storages = new Map<NodeId, MemoryStorage>();
+  private readonly applications = new Map<NodeId, EntryLogApplication>();
   private readonly incarnation = new Map<NodeId, number>();
   private readonly clients: ClientState[] = [];
   private readonly machines: MachineSet;
@@ -154,6 +160,22 @@ export class SimCluster {
   }
 
   private startNode(id: NodeId): void {
+    let live = false;
+    const application = new EntryLogApplication((slot, keys) => {
+      // Restoring its own snapshot at start is not news; installing a peer's is.
+      if (!live) return;
+      this.record.applies.get(id)!.push({
+        slot,
+        key: `snapshot@${slot}`,
+        atMs: this.scheduler.now(),
+        incarnation: this.incarnation.get(id)!,
+        startAfter: this.startAfter.get(id) ?? 0,
+        snapshotKeys: keys.slice(),
+      });
+      this.traceEvent({ t: this.scheduler.now(), kind: 'install', node: id, slot });
+    });
+    this.applications.set(id, application);
+    const every = this.scenario.snapshotEveryCommands;
     const node = new ConsensusNode({
       id,
       voters: this.nodeIds,
@@ -166,14 +188,18 @@ export class SimCluster {
       seed: (this.scenario.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
       machines: this.machines,
       observer: this.observer,
-      rejoin: this.wiped.delete(id),
+      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
+      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
+      application,
+      ...(every === undefined ? {} : { snapshots: { everyCommands: every, retainSlots: SIM_SNAPSHOT_RETAIN_SLOTS, chunkBytes: SIM_SNAPSHOT_CHUNK_BYTES } }),
     });
     this.nodes.set(id, node);
     this.startAfter.set(id, node.appliedSlot);
-    node.start();
-    this.traceEvent({ t: this.scheduler.now(), kind: 'start', node: id, applied: node.appliedSlot });
     const applies = this.record.applies.get(id);
     if (applies === undefined) this.record.applies.set(id, []);
+    node.start();
+    live = true;
+    this.traceEvent({ t: this.scheduler.now(), kind: 'start', node: id, applied: node.appliedSlot });
   }
 
   private makeObserver(): NodeObserver {
@@ -313,11 +339,19 @@ export class SimCluster {
 
   /** After the heal, a run may end early once a leader stands and every command is acknowledged. */
   private isSettled(): boolean {
-    return (
-      this.record.leaderAfterHealMs !== undefined &&
-      this.record.acked.size === this.record.submitted.size &&
-      this.scheduler.now() >= this.scenario.loadMs
-    );
+    if (
+      this.record.leaderAfterHealMs === undefined ||
+      this.record.acked.size !== this.record.submitted.size ||
+      this.scheduler.now() < this.scenario.loadMs
+    ) {
+      return false;
+    }
+    // And some live node has learned every acknowledged slot: a learner still catching up (say, by
+    // snapshot transfer) would otherwise make the final logs look shorter than what was chosen.
+    let highestAcked = 0;
+    for (const ack of this.record.acked.values()) if (ack.slot > highestAcked) highestAcked = ack.slot;
+    for (const node of this.nodes.values()) if (node !== undefined && node.appliedSlot >= highestAcked) return true;
+    return false;
   }
 
   private finish(): RunRecord {
@@ -325,7 +359,8 @@ export class SimCluster {
     record.endMs = this.scheduler.now();
     for (const id of this.nodeIds) {
       const node = this.nodes.get(id);
-      if (node !== undefined) record.finalLogs.set(id, node.learnedLog.map(entryKey));
+      // The replicated log itself is the application's state: whole, whatever was compacted.
+      if (node !== undefined) record.finalLogs.set(id, this.applications.get(id)!.keys.slice());
     }
     return record;
   }

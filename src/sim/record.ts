@@ -40,6 +40,11 @@ export interface Apply {
   readonly incarnation: number;
   /** The slot this incarnation started after (recovered from its store). */
   readonly startAfter: Slot;
+  /**
+   * Set when this is not one applied entry but a snapshot installed from a peer: every slot up to
+   * `slot` is now applied, with these entry keys (snapshotKeys[i] at slot i + 1).
+   */
+  readonly snapshotKeys?: readonly string[];
 }
 
 export interface RunRecord {

@@ -36,6 +36,11 @@ export interface Scenario {
   readonly fsyncMs: number;
   /** Let two nodes lead at once (double votes, no check-quorum): agreement must still hold. */
   readonly sabotage: boolean;
+  /**
+   * Nodes snapshot after this many applied commands and compact their logs, so learners behind
+   * the compaction point catch up by snapshot transfer. Absent: no snapshots.
+   */
+  readonly snapshotEveryCommands?: number;
 }
 
 export interface ScenarioOptions {
@@ -44,6 +49,8 @@ export interface ScenarioOptions {
   commands?: number;
   clients?: number;
   sabotage?: boolean;
+  /** Force snapshots on (every N commands) or off (0); default: drawn from the seed. */
+  snapshotEveryCommands?: number;
 }
 
 /** A randomized scenario, a pure function of `seed` and the options. */
@@ -95,6 +102,8 @@ export function randomScenario(seed: number, options: ScenarioOptions = {}): Sce
     minDelayMs: 1,
     maxDelayMs: kinds.has('delay') ? 2 + random.int(0, 30) : 3,
   };
+  // Drawn last, so the rest of a seed's scenario is what it was before snapshots existed.
+  const snapshotEveryCommands = options.snapshotEveryCommands ?? (random.chance(0.5) ? random.int(5, 40) : 0);
   return {
     nodes,
     seed,
@@ -108,6 +117,7 @@ export function randomScenario(seed: number, options: ScenarioOptions = {}): Sce
     commitBoundMs: 6000,
     fsyncMs: 1,
     sabotage: options.sabotage ?? false,
+    ...(snapshotEveryCommands > 0 ? { snapshotEveryCommands } : {}),
   };
 }
 

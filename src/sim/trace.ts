@@ -10,7 +10,8 @@ export type TraceEvent =
   | { t: number; kind: 'request'; client: NodeId; to: NodeId; id: string }
   | { t: number; kind: 'reply'; client: NodeId; from: NodeId; id: string; ok: boolean }
   | { t: number; kind: 'fault'; fault: string }
-  | { t: number; kind: 'start'; node: NodeId; applied: number };
+  | { t: number; kind: 'start'; node: NodeId; applied: number }
+  | { t: number; kind: 'install'; node: NodeId; slot: number };
 
 export function formatTraceEvent(e: TraceEvent): string {
   const t = e.t.toFixed(3).padStart(10);
@@ -33,5 +34,7 @@ export function formatTraceEvent(e: TraceEvent): string {
       return `${t}  FAULT ${e.fault}`;
     case 'start':
       return `${t}  n${e.node} starts (recovered up to slot ${e.applied})`;
+    case 'install':
+      return `${t}  n${e.node} installs a snapshot up to slot ${e.slot}`;
   }
 }

@@ -405,7 +405,8 @@ export class ScriptCluster {
       seed: (this.options.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
       machines: this.machines,
       observer: this.observer,
-      rejoin: this.wiped.delete(id),
+      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
+      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
     });
     this.nodes.set(id, node);
     this.startAfter.set(id, node.appliedSlot);

@@ -365,7 +365,8 @@ export class ZkSimCluster {
       storage: this.storages.get(id)!,
       timings: this.options.timings ?? SIM_TIMINGS,
       seed: (this.scenario.seed * 31 + id * 7919 + incarnation * 104729) | 0,
-      rejoin: this.wiped.delete(id),
+      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
+      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
       application: {
         // The node replays its durable log from start(), so the service exists by then.
         apply: (command, at) => {
