@@ -290,6 +290,9 @@ export class ZooKeeperClient {
         if (this.server !== server) return;
         if (state === KeeperState.Expired) this.expire();
       },
+      onConnectionLost: () => {
+        if (this.server === server) this.serverDown(server.id);
+      },
     };
   }
 

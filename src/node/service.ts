@@ -8,6 +8,7 @@
  * Both the embedded client (src/client) and the ZooKeeper wire server (src/server) sit on this API.
  */
 import { randomBytes } from 'node:crypto';
+import { Packr } from 'msgpackr';
 import type { Envelope } from '../bus/types.js';
 import type { NodeId } from '../protocol/ids.js';
 import type { Command, PeerMessage } from '../protocol/messages.js';
@@ -68,6 +69,12 @@ export interface SessionListener {
   onWatch(event: { type: number; path: string }): void;
   /** The session ended: expired by the leader or closed (state Expired or Closed). */
   onSessionEnd(state: number): void;
+  /**
+   * This server dropped the session's connection (the session lives on): its state jumped ahead
+   * by a snapshot from a peer, as a ZooKeeper follower's does when it resyncs with its leader. The
+   * client reconnects and re-registers its watches, which fire for whatever changed meanwhile.
+   */
+  onConnectionLost?(): void;
 }
 
 export interface SessionGrant {
@@ -137,6 +144,10 @@ interface PendingWrite {
 type ServiceApplyResult = { err: number; zxid: bigint; path?: string; stat?: Stat; results?: readonly OpResult[] };
 
 export const DEFAULT_FORWARD_RETRY_MS = 500;
+
+/** Version of the service's snapshot format (the tree's own format is versioned inside). */
+const SERVICE_SNAPSHOT_VERSION = 1;
+const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 /** Writes one session may have in flight at once (ZooKeeper pipelines a session's requests too). */
 export const MAX_PIPELINED_WRITES = 64;
 
@@ -545,6 +556,34 @@ export class CoordinationService implements Application {
       p.done(result);
     }
     return undefined;
+  }
+
+  /** Application.snapshot: the tree (sessions included) and the per-session write order. */
+  snapshot(): Uint8Array {
+    const order: [string, string, number][] = [];
+    for (const [hex, o] of this.lastApplied) order.push([hex, o.attachment, o.count]);
+    return snapshotPackr.pack({ v: SERVICE_SNAPSHOT_VERSION, tree: this.tree.serialize(), order });
+  }
+
+  /** Application.restore: take a snapshot's state (at start, or from a peer when far behind). */
+  restore(state: Uint8Array): void {
+    const decoded = snapshotPackr.unpack(state) as { v?: unknown; tree?: unknown; order?: unknown };
+    if (decoded?.v !== SERVICE_SNAPSHOT_VERSION) throw new RangeError(`unknown service snapshot version ${String(decoded?.v)}`);
+    if (!(decoded.tree instanceof Uint8Array) || !Array.isArray(decoded.order)) throw new RangeError('malformed service snapshot');
+    const order = decoded.order as unknown[];
+    for (const o of order) {
+      if (!Array.isArray(o) || typeof o[0] !== 'string' || typeof o[1] !== 'string' || !Number.isSafeInteger(o[2])) throw new RangeError('malformed session order in snapshot');
+    }
+    this.tree.restore(decoded.tree);
+    this.lastApplied.clear();
+    for (const [hex, attachment, count] of order as [string, string, number][]) this.lastApplied.set(hex, { attachment, count });
+    this.lastZxidValue = this.tree.lastZxid;
+    // The tree jumped past changes the sessions attached here never saw: drop their connections
+    // (failing what they have in flight), as a ZooKeeper follower does when it resyncs.
+    for (const s of [...this.sessions.values()]) {
+      this.detach(s.id);
+      s.listener.onConnectionLost?.();
+    }
   }
 
   private endSession(sessionId: bigint, closedByClient: boolean): void {

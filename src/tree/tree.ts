@@ -341,6 +341,24 @@ export class DataTree {
     return encodeSnapshot(this.store, this.appliedZxid);
   }
 
+  /**
+   * Replace this tree's whole state with {@link DataTree.serialize} output (a replica installing a
+   * peer's snapshot); throws RangeError, leaving the tree as it was, on a malformed or corrupt one.
+   */
+  restore(bytes: Uint8Array): void {
+    const { store, lastZxid } = decodeSnapshot(bytes);
+    const previous = { store: this.store, appliedZxid: this.appliedZxid };
+    this.store = store;
+    this.appliedZxid = lastZxid;
+    try {
+      this.checkStructure();
+    } catch (error) {
+      this.store = previous.store;
+      this.appliedZxid = previous.appliedZxid;
+      throw error;
+    }
+  }
+
   /** Rebuild a tree from {@link DataTree.serialize} output; throws RangeError on a malformed or corrupt snapshot. */
   static deserialize(bytes: Uint8Array, options: DataTreeOptions = {}): DataTree {
     const tree = new DataTree(options);

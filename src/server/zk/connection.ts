@@ -293,6 +293,9 @@ export class ClientConnection implements ConnectionView {
     const listener: SessionListener = {
       onWatch: (event) => this.guard(() => this.onWatch(event)),
       onSessionEnd: (state) => this.guard(() => this.onSessionEnd(state)),
+      // The server resynchronized from a peer's snapshot: the client reconnects, as it would to a
+      // ZooKeeper follower that resynced with its leader, and re-registers its watches.
+      onConnectionLost: () => this.guard(() => this.destroy('server state replaced by a snapshot from a peer', { sessionId: `0x${javaHex(this.sessionId)}` })),
     };
     // A null password must not skip the check: ZooKeeper compares it with the session's and fails.
     const passwordHex = (request.passwd ?? EMPTY).toString('hex');

@@ -342,6 +342,9 @@ export class SimZkClient {
     };
     return {
       onWatch: (event) => deliver(() => this.dispatch(event.type, event.path)),
+      onConnectionLost: () => {
+        if (this.connection === connection) this.connectionLost();
+      },
       onSessionEnd: (state) =>
         deliver(() => {
           if (state === KeeperState.Closed && this.closing) {

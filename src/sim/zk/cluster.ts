@@ -24,7 +24,7 @@ import type { Command, PeerMessage } from '../../protocol/messages.js';
 import { SeededRandom } from '../../protocol/random.js';
 import type { DataTreeOptions } from '../../tree/index.js';
 import type { TreeTxn } from '../../tree/txn.js';
-import { SIM_TIMINGS } from '../cluster.js';
+import { SIM_SNAPSHOT_CHUNK_BYTES, SIM_SNAPSHOT_RETAIN_SLOTS, SIM_TIMINGS } from '../cluster.js';
 import { range } from '../scenario.js';
 import type { FaultEvent } from '../scenario.js';
 import { VirtualScheduler } from '../scheduler.js';
@@ -105,6 +105,8 @@ export class ZkSimCluster {
   readonly serverIds: readonly NodeId[];
   /** First time any server applied each transaction (by zxid): when it became visible anywhere. */
   readonly firstApplied = new Map<bigint, { readonly atMs: number; readonly txn: TreeTxn }>();
+  /** Per log slot, the transactions applied there, recorded by the first server that applied it. */
+  private readonly chosenTxns = new Map<number, { readonly by: CoordinationService; readonly txns: AppliedTxn[] }>();
   private readonly options: ZkClusterOptions;
   private readonly random: SeededRandom;
   private readonly servers = new Map<NodeId, ZkServer | undefined>();
@@ -373,7 +375,19 @@ export class ZkSimCluster {
           this.microtasksMayBePending = true;
           return this.applyAndRecord(service!, applied, command, at);
         },
+        snapshot: () => service!.snapshot(),
+        restore: (state, slot) => {
+          this.microtasksMayBePending = true;
+          service!.restore(state);
+          // The history the snapshot stands for, as the servers that applied it recorded it.
+          const history: AppliedTxn[] = [];
+          for (let s = 1; s <= slot; s++) history.push(...(this.chosenTxns.get(s)?.txns ?? []));
+          applied.splice(0, applied.length, ...history);
+        },
       },
+      ...(this.scenario.snapshotEveryCommands === undefined
+        ? {}
+        : { snapshots: { everyCommands: this.scenario.snapshotEveryCommands, retainSlots: SIM_SNAPSHOT_RETAIN_SLOTS, chunkBytes: SIM_SNAPSHOT_CHUNK_BYTES } }),
       onMessage: (env) => service?.onMessage(env),
     });
     const serviceOptions: ServiceOptions = {
@@ -407,7 +421,15 @@ export class ZkSimCluster {
     if (service.lastZxid === zxid && before !== zxid) {
       const logged = command.payload as LoggedCommand;
       const nowMs = this.scheduler.now();
-      applied.push({ zxid, slot: at.slot, txn: logged.t, sessionHex: logged.s, entryTimeMs: at.timeMs, appliedAtMs: nowMs });
+      const txn: AppliedTxn = { zxid, slot: at.slot, txn: logged.t, sessionHex: logged.s, entryTimeMs: at.timeMs, appliedAtMs: nowMs };
+      applied.push(txn);
+      // Every slot's transactions, as the first server to apply it recorded them (all agree).
+      let chosen = this.chosenTxns.get(at.slot);
+      if (chosen === undefined) {
+        chosen = { by: service, txns: [] };
+        this.chosenTxns.set(at.slot, chosen);
+      }
+      if (chosen.by === service) chosen.txns.push(txn);
       if (!this.firstApplied.has(zxid)) this.firstApplied.set(zxid, { atMs: nowMs, txn: logged.t });
     }
     return result;

@@ -33,6 +33,8 @@ export interface ZkScenario {
   readonly healAtMs: number;
   readonly tickMs: number;
   readonly fsyncMs: number;
+  /** Servers snapshot every this many applied commands and compact their logs; absent: never. */
+  readonly snapshotEveryCommands?: number;
 }
 
 /** Options of {@link randomZkScenario}. */
@@ -44,6 +46,8 @@ export interface ZkScenarioOptions {
   /** Allow one disk loss (a wipe) per run, only while a majority stays up. */
   readonly wipe?: boolean;
   readonly tickMs?: number;
+  /** Force snapshots on (every N commands) or off (0); default: drawn from the seed. */
+  readonly snapshotEveryCommands?: number;
 }
 
 /** The smallest gap between two scheduled faults, and the largest. */
@@ -106,19 +110,23 @@ export function randomZkScenario(seed: number, options: ZkScenarioOptions = {}):
       faults.push(event);
     }
   }
+  const network = {
+    dropRate: kinds.has('drop') ? random.next() * 0.08 : 0,
+    duplicateRate: kinds.has('duplicate') ? random.next() * 0.05 : 0,
+    minDelayMs: 1,
+    maxDelayMs: kinds.has('delay') ? 2 + random.int(0, 25) : 3,
+  };
+  // Drawn last, so the rest of a seed's scenario is what it was before snapshots existed.
+  const snapshotEveryCommands = options.snapshotEveryCommands ?? (random.chance(0.5) ? random.int(5, 40) : 0);
   return {
     nodes,
     seed,
-    network: {
-      dropRate: kinds.has('drop') ? random.next() * 0.08 : 0,
-      duplicateRate: kinds.has('duplicate') ? random.next() * 0.05 : 0,
-      minDelayMs: 1,
-      maxDelayMs: kinds.has('delay') ? 2 + random.int(0, 25) : 3,
-    },
+    network,
     faults,
     healAtMs,
     tickMs: options.tickMs ?? SIM_TICK_MS,
     fsyncMs: SIM_FSYNC_MS,
+    ...(snapshotEveryCommands > 0 ? { snapshotEveryCommands } : {}),
   };
 }
 
@@ -166,6 +174,7 @@ export function zkScenarioArbitrary(options: ZkScenarioArbitraryOptions = {}): f
       dropRate: fc.double({ min: 0, max: 0.1, noNaN: true }),
       duplicateRate: fc.double({ min: 0, max: 0.05, noNaN: true }),
       maxDelayMs: fc.integer({ min: 1, max: 30 }),
+      snapshotEveryCommands: fc.oneof(fc.constant(0), fc.integer({ min: 3, max: 40 })),
     })
     .map((r): ZkScenario => {
       const faults: FaultEvent[] = [];
@@ -188,6 +197,7 @@ export function zkScenarioArbitrary(options: ZkScenarioArbitraryOptions = {}): f
         healAtMs,
         tickMs: SIM_TICK_MS,
         fsyncMs: SIM_FSYNC_MS,
+        ...(r.snapshotEveryCommands > 0 ? { snapshotEveryCommands: r.snapshotEveryCommands } : {}),
       };
     });
 }
