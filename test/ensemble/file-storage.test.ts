@@ -235,3 +235,100 @@ describe('FileStorage', () => {
     expect(completed).toBe(false);
   });
 });
+
+describe('FileStorage snapshots and compaction', () => {
+  /** Small segments, so compaction has whole segments to remove. */
+  const small = { logger: quiet, segmentBytes: 4096 };
+  const waitFor = (register: (done: () => void) => void) => new Promise<void>((resolve) => register(resolve));
+
+  it('recovers from the newest snapshot plus the learned entries after it, with the acceptor floor', async () => {
+    const dir = tempDir();
+    const w = await FileStorage.open(dir, { nodeId: 1, ...small });
+    const ballot = { epoch: 1, nodeId: 1 };
+    const all = Array.from({ length: 420 }, (_, i) => accepted(i + 1));
+    w.saveAccepted(ballot, all);
+    for (let slot = 1; slot <= 420; slot++) {
+      w.appendLearned(slot, entry(slot));
+      // Segments roll between writes, not inside one.
+      if (slot % 20 === 0) await flushed(w);
+    }
+    await flushed(w);
+    await w.close();
+    const segmentsBefore = readdirSync(join(dir, LEARNED_LOG_DIR)).length;
+    expect(segmentsBefore).toBeGreaterThan(3);
+    const s = await FileStorage.open(dir, { nodeId: 1, ...small });
+    await waitFor((done) => s.saveSnapshot({ slot: 400, bytes: new Uint8Array([1, 0, 0]) }, done));
+    s.compactLearned(395);
+    // The acceptor forgets chosen slots up to 400: a checkpoint holds the rest.
+    s.saveCompacted(400, ballot, all.slice(400));
+    await flushed(s);
+    await s.close();
+
+    const r = await FileStorage.open(dir, { nodeId: 1, ...small });
+    const d = r.load();
+    expect(d.snapshot).toEqual({ slot: 400, bytes: new Uint8Array([1, 0, 0]) });
+    expect(d.learned).toEqual(Array.from({ length: 20 }, (_, i) => entry(401 + i)));
+    expect(d.acceptorFloor).toBe(400);
+    expect([...d.accepted.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 401 + i));
+    expect(d.promised).toEqual(ballot);
+    // Whole learned-log segments below the kept tail are gone, and the journal before the checkpoint.
+    expect(readdirSync(join(dir, LEARNED_LOG_DIR)).length).toBeLessThan(segmentsBefore);
+    expect(r.learnedFrom).toBeGreaterThan(1);
+    expect(r.learnedFrom).toBeLessThanOrEqual(396);
+    await r.close();
+  });
+
+  it('installing a peer snapshot continues the learned log after it, and later entries survive', async () => {
+    const dir = tempDir();
+    const s = await FileStorage.open(dir, { nodeId: 1, ...small });
+    for (let slot = 1; slot <= 5; slot++) s.appendLearned(slot, entry(slot));
+    await flushed(s);
+    const durable = waitFor((done) => s.installSnapshot({ slot: 50, bytes: new Uint8Array([5]) }, done));
+    // Entries after the snapshot arrive while it is still being written.
+    s.appendLearned(51, entry(51));
+    s.appendLearned(52, entry(52));
+    await durable;
+    await flushed(s);
+    await s.close();
+    const r = await FileStorage.open(dir, { nodeId: 1, ...small });
+    const d = r.load();
+    expect(d.snapshot?.slot).toBe(50);
+    expect(d.learned).toEqual([entry(51), entry(52)]);
+    await r.close();
+  });
+
+  it('a learned log that ends before the newest snapshot continues after it on open', async () => {
+    const dir = tempDir();
+    const s = await FileStorage.open(dir, { nodeId: 1, ...small });
+    for (let slot = 1; slot <= 3; slot++) s.appendLearned(slot, entry(slot));
+    await waitFor((done) => s.saveSnapshot({ slot: 3, bytes: new Uint8Array([3]) }, done));
+    await flushed(s);
+    await s.close();
+    // A crash between writing a peer's snapshot and resetting the log: snapshot 9, log up to 3.
+    const { FileSnapshotStore } = await import('../../src/store/index.js');
+    const snapshots = await FileSnapshotStore.open(join(dir, 'snapshots'), { logger: quiet });
+    await snapshots.write(9, new Uint8Array([9]));
+    await snapshots.close();
+    const r = await FileStorage.open(dir, { nodeId: 1, ...small });
+    expect(r.load().snapshot?.slot).toBe(9);
+    expect(r.load().learned).toEqual([]);
+    r.appendLearned(10, entry(10));
+    await flushed(r);
+    await r.close();
+    const again = await FileStorage.open(dir, { nodeId: 1, ...small });
+    expect(again.load().learned).toEqual([entry(10)]);
+    await again.close();
+  });
+
+  it('refuses a learned log that leaves a gap after the snapshot, naming the log', async () => {
+    const dir = tempDir();
+    const s = await FileStorage.open(dir, { nodeId: 1, ...small });
+    s.installSnapshot({ slot: 50, bytes: new Uint8Array([5]) }, () => undefined);
+    s.appendLearned(51, entry(51));
+    await flushed(s);
+    await s.close();
+    // Lose the snapshot: the log starts at 51 with nothing before it.
+    rmSync(join(dir, 'snapshots'), { recursive: true, force: true });
+    await expect(FileStorage.open(dir, { nodeId: 1, ...small })).rejects.toThrow(/learned/);
+  });
+});

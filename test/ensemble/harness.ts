@@ -91,7 +91,7 @@ export class TestEnsemble {
   readonly servers: ServerHandle[] = [];
   readonly specs: ServerSpec[];
 
-  private constructor(dir: string, specs: ServerSpec[], adminPorts: number[], tickTimeMs: number) {
+  private constructor(dir: string, specs: ServerSpec[], adminPorts: number[], tickTimeMs: number, extraConfig: readonly string[]) {
     this.dir = dir;
     this.specs = specs;
     for (const s of specs) {
@@ -102,7 +102,8 @@ export class TestEnsemble {
       const adminPort = adminPorts[s.id - 1]!;
       writeFileSync(
         configFile,
-        formatServerConfig({ tickTimeMs, dataDir, clientPort: s.clientPort!, clientPortAddress: '127.0.0.1', servers: specs, myid: s.id, secret: { value: this.secret }, adminPort, adminAddress: '127.0.0.1', peerClients: [PEER_CLIENT_ID, SPARE_CLIENT_ID] }),
+        formatServerConfig({ tickTimeMs, dataDir, clientPort: s.clientPort!, clientPortAddress: '127.0.0.1', servers: specs, myid: s.id, secret: { value: this.secret }, adminPort, adminAddress: '127.0.0.1', peerClients: [PEER_CLIENT_ID, SPARE_CLIENT_ID] }) +
+          extraConfig.map((line) => `${line}\n`).join(''),
       );
       this.servers.push({ id: s.id, configFile, dataDir, adminPort, quorumPort: s.quorumPort, child: undefined, stdout: [], stderr: [], runStart: 0, exit: undefined });
     }
@@ -112,7 +113,7 @@ export class TestEnsemble {
    * Configs for `voters` participants and `observers` observers (ids after the voters) on free
    * loopback ports in a fresh temp directory; nothing is started.
    */
-  static async create(voters = 3, options: { tickTimeMs?: number; observers?: number } = {}): Promise<TestEnsemble> {
+  static async create(voters = 3, options: { tickTimeMs?: number; observers?: number; extraConfig?: readonly string[] } = {}): Promise<TestEnsemble> {
     const dir = mkdtempSync(join(tmpdir(), 'sk-ensemble-'));
     const nodes = voters + (options.observers ?? 0);
     const ports = await freePorts(4 * nodes);
@@ -121,7 +122,7 @@ export class TestEnsemble {
       const role = i < voters ? 'participant' : 'observer';
       specs.push({ id: i + 1, host: '127.0.0.1', quorumPort: ports[i]!, electionPort: ports[nodes + i]!, role, clientPort: ports[2 * nodes + i]! });
     }
-    return new TestEnsemble(dir, specs, ports.slice(3 * nodes), options.tickTimeMs ?? TEST_TICK_MS);
+    return new TestEnsemble(dir, specs, ports.slice(3 * nodes), options.tickTimeMs ?? TEST_TICK_MS, options.extraConfig ?? []);
   }
 
   /** Ids of the participants (voters). */
@@ -337,7 +338,7 @@ export async function replayDataDir(dataDir: string, id: number, voters: readonl
     storage: readOnly,
     timings: deriveTimings(TEST_TICK_MS),
     seed: 1,
-    application: { apply: (command, at) => service!.apply(command, at) },
+    application: { apply: (command, at) => service!.apply(command, at), restore: (state) => service!.restore(state) },
   });
   service = new CoordinationService({ node, serverId: id, clock: realClock, now: () => Date.now(), tickMs: TEST_TICK_MS });
   node.start();

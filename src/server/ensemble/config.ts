@@ -16,11 +16,13 @@
  * | maxClientCnxns | connections per client IP (0: no limit) | 60 |
  * | jute.maxbuffer | largest client packet in bytes | 1048575 |
  * | minSessionTimeout, maxSessionTimeout | ms | 2 and 20 ticks |
+ * | snapCount | applied transactions between snapshots; then the logs are compacted (ZooKeeper's zookeeper.snapCount) | 100000 |
  * | DigestAuthenticationProvider.superDigest | `super:<base64 sha1>` (ZooKeeper's -Dzookeeper.… property; the `zookeeper.` prefixed form and `superDigest` are accepted too) | none |
  * | statekeeper.myid | this server's id (else `dataDir/myid`, as ZooKeeper) | — |
  * | statekeeper.secret, statekeeper.secretFile | cluster secret authenticating peers (HMAC) | required with peers |
  * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status) | off, 0.0.0.0 |
  * | statekeeper.tls.cert, .key, .ca | PEM files: the peer bus runs over mutual TLS | plain TCP |
+ * | statekeeper.snapshotRetainSlots | log slots kept behind the newest snapshot, so a slightly lagging peer gets entries, not a snapshot | 10000 |
  * | statekeeper.peerClients | ids of trusted tools (tests, bench drivers) that hold the secret and submit commands over the peer protocol; each above every server id, as they dial in | none |
  *
  * ZooKeeper keys statekeeper has no use for (forceSync, autopurge.*, admin.*, …) are accepted and
@@ -30,6 +32,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
 import type { NodeId } from '../../protocol/ids.js';
 
 /** ZooKeeper's defaults (QuorumPeerConfig, ZooKeeperServer, ServerCnxnFactory). */
@@ -51,7 +54,7 @@ export const FOUR_LETTER_WORDS: readonly string[] = Object.freeze([
 
 /** ZooKeeper keys that are valid but mean nothing to statekeeper. */
 const IGNORED_ZK_KEYS: ReadonlySet<string> = new Set([
-  'forceSync', 'preAllocSize', 'snapCount', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb', 'autopurge.snapRetainCount',
+  'forceSync', 'preAllocSize', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb', 'autopurge.snapRetainCount',
   'autopurge.purgeInterval', 'admin.enableServer', 'admin.serverPort', 'admin.serverAddress', 'admin.commandURL',
   'standaloneEnabled', 'reconfigEnabled', 'electionAlg', 'quorumListenOnAllIPs', 'globalOutstandingLimit', 'leaderServes',
   'cnxTimeout', 'syncEnabled', 'metricsProvider.className', 'metricsProvider.httpPort', 'metricsProvider.httpHost',
@@ -121,6 +124,10 @@ export interface ServerConfig {
   readonly juteMaxBufferBytes: number;
   readonly minSessionTimeoutMs: number;
   readonly maxSessionTimeoutMs: number;
+  /** Snapshot after this many applied transactions (snapCount). */
+  readonly snapCount: number;
+  /** Log slots kept behind the newest snapshot (statekeeper.snapshotRetainSlots). */
+  readonly snapshotRetainSlots: number;
   readonly superDigest?: string;
   /** Cluster secret; required when there are peers. */
   readonly secret?: string;
@@ -233,6 +240,8 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
   const juteMaxBufferBytes = integer('jute.maxbuffer', ZK_DEFAULT_JUTE_MAX_BUFFER, 1, 2 ** 31 - 1)!;
   const minSessionTimeoutMs = integer('minSessionTimeout', 2 * tickTimeMs, 1, 2 ** 31 - 1)!;
   const maxSessionTimeoutMs = integer('maxSessionTimeout', 20 * tickTimeMs, 1, 2 ** 31 - 1)!;
+  const snapCount = integer('snapCount', DEFAULT_SNAPSHOT_POLICY.everyCommands, 2, 2 ** 31 - 1)!;
+  const snapshotRetainSlots = integer('statekeeper.snapshotRetainSlots', DEFAULT_SNAPSHOT_POLICY.retainSlots, 0, 2 ** 31 - 1)!;
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     fail(byKey.get('minSessionTimeout') ?? byKey.get('maxSessionTimeout') ?? 'minSessionTimeout', `minSessionTimeout ${minSessionTimeoutMs} exceeds maxSessionTimeout ${maxSessionTimeoutMs}`);
   }
@@ -358,6 +367,8 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     juteMaxBufferBytes,
     minSessionTimeoutMs,
     maxSessionTimeoutMs,
+    snapCount,
+    snapshotRetainSlots,
     ...(superDigest === undefined ? {} : { superDigest }),
     ...(secret === undefined ? {} : { secret }),
     ...(adminPort === undefined ? {} : { adminPort }),
@@ -382,11 +393,12 @@ export function loadServerConfig(file: string): ServerConfig {
 const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
   'statekeeper.myid', 'statekeeper.secret', 'statekeeper.secretFile', 'statekeeper.adminPort', 'statekeeper.adminAddress',
   'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca', 'statekeeper.peerClients',
+  'statekeeper.snapshotRetainSlots',
 ]);
 
 const KNOWN_ZK_KEYS: ReadonlySet<string> = new Set([
   'tickTime', 'initLimit', 'syncLimit', 'dataDir', 'dataLogDir', 'clientPort', 'clientPortAddress', 'peerType',
-  '4lw.commands.whitelist', 'maxClientCnxns', 'jute.maxbuffer', 'minSessionTimeout', 'maxSessionTimeout',
+  '4lw.commands.whitelist', 'maxClientCnxns', 'jute.maxbuffer', 'minSessionTimeout', 'maxSessionTimeout', 'snapCount',
 ]);
 
 function parseFourLetterWords(p: Property | undefined, fail: (p: Property, reason: string) => never): readonly string[] {

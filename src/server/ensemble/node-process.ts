@@ -24,6 +24,7 @@ import { ConsensusNode } from '../../node/node.js';
 import type { NodeObserver } from '../../node/node.js';
 import { FileStorage } from '../../node/file-storage.js';
 import { CoordinationService } from '../../node/service.js';
+import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
 import { realClock, realtimeNetwork } from '../../node/realtime.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { PeerMessage } from '../../protocol/messages.js';
@@ -133,7 +134,14 @@ export class StatekeeperServer {
           // The node replays its learned log at start(), once the service below exists.
           return service!.apply(command, at);
         },
+        snapshot: () => service!.snapshot(),
+        restore: (state, slot) => {
+          service!.restore(state);
+          this.logger.info({ event: 'snapshot-restored', slot }, `n${this.id} took a snapshot up to slot ${slot}`);
+        },
       },
+      snapshots: { everyCommands: config.snapCount, retainSlots: config.snapshotRetainSlots, chunkBytes: DEFAULT_SNAPSHOT_POLICY.chunkBytes },
+      onBadSnapshot: (from, reason) => this.logger.warn({ event: 'bad-snapshot', from, reason }, `n${this.id} refused a snapshot from n${from}: ${reason}`),
       observer,
       ...(opts.rejoin === true ? { rejoin: true } : {}),
       onMessage: (env) => service?.onMessage(env),
