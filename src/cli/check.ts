@@ -41,6 +41,7 @@ export function runCheck(options: CheckOptions, log: (line: string) => void = co
   }
   const nodes = options.nodes ?? mutant?.prefers?.nodes ?? 5;
   const sabotage = options.sabotage ?? mutant?.prefers?.sabotage ?? false;
+  const snapshotEveryCommands = mutant?.prefers?.snapshotEveryCommands;
   const progress = new Progress(options.runs);
   const batch = runBatch({
     runs: options.runs,
@@ -48,6 +49,7 @@ export function runCheck(options: CheckOptions, log: (line: string) => void = co
     nodes,
     faults: options.faults,
     sabotage,
+    ...(snapshotEveryCommands === undefined ? {} : { snapshotEveryCommands }),
     ...(mutant ? { machines: mutant.machines } : {}),
     onRun: (_i, r) => progress.tick(r.violation !== null),
   });

@@ -4,6 +4,8 @@
  * a check that no mutant trips is a defect, and so is a mutant no check catches.
  */
 import { emit, enqueueActions } from 'xstate';
+import { bitOf } from '../../machines/election/rules.js';
+import { compareBallots } from '../protocol/ids.js';
 import { learnableEntries } from '../../machines/learner/machine.js';
 import { defaultMachines } from '../node/machines.js';
 import type { MachineSet } from '../node/machines.js';
@@ -18,10 +20,21 @@ export interface Mutant {
    * election provokes, and they need fewer acceptors to line up in a small cluster. `check` uses
    * these unless told otherwise; the correct machines pass under the same settings.
    */
-  readonly prefers?: { readonly nodes?: number; readonly sabotage?: boolean };
+  readonly prefers?: { readonly nodes?: number; readonly sabotage?: boolean; readonly snapshotEveryCommands?: number };
 }
 
 const m = defaultMachines;
+
+/** The compaction-floor mutant's phase 1: promises are read as if no acceptor had compacted. */
+const recordPromiseIgnoringFloor = enqueueActions(({ context, event, enqueue }: { context: any; event: any; enqueue: any }) => {
+  if (event.type !== 'PromiseReply') return;
+  for (const a of event.accepted) {
+    if (a.slot <= context.baseSlot) continue;
+    const known = context.reported.get(a.slot);
+    if (known === undefined || compareBallots(a.ballot, known.ballot) > 0) context.reported.set(a.slot, a);
+  }
+  enqueue.assign({ promisedBy: context.promisedBy | bitOf(context.voters, event.from) });
+});
 
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -141,6 +154,12 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'no-retransmit',
     description: 'proposer never resends an accept request that was lost',
     machines: { ...m, proposer: m.proposer.provide({ actions: { resendUnchosen: () => {} } }) },
+  },
+  {
+    name: 'ignore-compaction-floor',
+    description: 'proposer ignores the compaction floor in promises: it fills slots a compacted acceptor no longer reports',
+    machines: { ...m, proposer: m.proposer.provide({ actions: { recordPromise: recordPromiseIgnoringFloor as never } }) },
+    prefers: { nodes: 5, snapshotEveryCommands: 5 },
   },
 ];
 

@@ -58,6 +58,8 @@ export interface BatchOptions extends RunOptions {
   readonly nodes?: number;
   readonly faults?: readonly FaultKind[];
   readonly sabotage?: boolean;
+  /** Snapshot every N commands in every run (default: drawn per run from its seed). */
+  readonly snapshotEveryCommands?: number;
   /** Build each run's scenario yourself (your own fault schedule); default randomScenario. */
   readonly scenario?: (seed: number) => Scenario;
   readonly onRun?: (index: number, result: RunResult) => void;
@@ -80,6 +82,7 @@ export function runBatch(options: BatchOptions): BatchResult {
         ...(options.nodes === undefined ? {} : { nodes: options.nodes }),
         ...(options.faults === undefined ? {} : { faults: options.faults }),
         sabotage: options.sabotage ?? false,
+        ...(options.snapshotEveryCommands === undefined ? {} : { snapshotEveryCommands: options.snapshotEveryCommands }),
       });
     const result = runScenario(scenario, options);
     if (result.violation !== null) {

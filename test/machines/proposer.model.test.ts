@@ -54,6 +54,8 @@ function eventsFor(snapshot: ModelSnapshot): ProposerModelEvent[] {
   ];
   for (const from of VOTERS) events.push({ type: 'PromiseReply', from, ballot: BALLOT, accepted: REPORTS[from]! });
   events.push({ type: 'PromiseReply', from: 2, ballot: { epoch: 1, nodeId: 1 }, accepted: [] });
+  // A compacted acceptor: its floor lifts the base (while preparing) past what it no longer reports.
+  if (snapshot.value === 'preparing' && c.floorFrom === null) events.push({ type: 'PromiseReply', from: 3, ballot: BALLOT, accepted: REPORTS[3]!, floor: c.baseSlot + 1 });
   if (c.submitted < MAX_SUBMITTED) {
     const id = `c${c.submitted + 1}`;
     events.push({ type: 'Submit', commands: [{ id, payload: id }], nowMs: SUBMIT_MS });
@@ -117,7 +119,7 @@ function expectAgreement(driver: ProposerDriver, model: ModelSnapshot): void {
 
 type RandomStep =
   | { readonly kind: 'timer' }
-  | { readonly kind: 'promise'; readonly from: number; readonly mine: boolean; readonly reports: readonly { slot: number; epoch: number; node: number }[] }
+  | { readonly kind: 'promise'; readonly from: number; readonly mine: boolean; readonly reports: readonly { slot: number; epoch: number; node: number }[]; readonly floor: number }
   | { readonly kind: 'accepted'; readonly from: number; readonly mine: boolean; readonly fromOffset: number; readonly length: number }
   | { readonly kind: 'reject'; readonly from: number; readonly mine: boolean; readonly promised: Ballot }
   | { readonly kind: 'submit'; readonly count: number };
@@ -131,6 +133,8 @@ const randomStep: fc.Arbitrary<RandomStep> = fc.oneof(
     from,
     mine: fc.boolean(),
     reports: fc.array(fc.record({ slot: fc.integer({ min: 0, max: 5 }), epoch: fc.integer({ min: 0, max: 1 }), node: fc.integer({ min: 1, max: 3 }) }), { maxLength: 3 }),
+    // Mostly none; otherwise a compaction floor that may lift the base.
+    floor: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 4 })),
   }),
   fc.record({ kind: fc.constant('accepted' as const), from, mine: fc.boolean(), fromOffset: fc.integer({ min: -1, max: 4 }), length: fc.integer({ min: 0, max: 4 }) }),
   fc.record({
@@ -156,6 +160,7 @@ function concrete(s: RandomStep, snap: ModelSnapshot): ProposerModelEvent | null
         from: s.from,
         ballot: s.mine ? BALLOT : OTHER_BALLOT,
         accepted: s.reports.map((r) => accepted(r.slot, { epoch: r.epoch, nodeId: r.node }, `r${r.slot}.${r.epoch}.${r.node}`)),
+        ...(s.floor > 0 ? { floor: s.floor } : {}),
       };
     case 'accepted': {
       const fromSlot = c.commitSlot + 1 + s.fromOffset;

@@ -30,7 +30,10 @@ export interface ProposerModelContext {
   readonly ballot: Ballot;
   readonly voters: readonly number[];
   readonly quorum: number;
+  /** Raised in phase 1 to the highest compaction floor a promise reports: never proposed at or below. */
   readonly baseSlot: number;
+  /** Who reported the floor that raised the base (it holds those chosen slots). */
+  readonly floorFrom: number | null;
   readonly timings: ProposerTimings;
   /** Voters (sorted) that promised this ballot. */
   readonly promisedBy: readonly number[];
@@ -102,13 +105,17 @@ export const proposerModel = setup({
     })),
     recordPromise: assign(({ context, event }) => {
       const e = event as Extract<ProposerEvent, { type: 'PromiseReply' }>;
-      const bySlot = new Map(context.reported.map((a) => [a.slot, a]));
+      const floor = e.floor ?? 0;
+      const lifted = floor > context.baseSlot;
+      const baseSlot = Math.max(context.baseSlot, floor);
+      const bySlot = new Map(context.reported.filter((a) => a.slot > baseSlot).map((a) => [a.slot, a]));
       for (const a of e.accepted) {
-        if (a.slot <= context.baseSlot) continue;
+        if (a.slot <= baseSlot) continue;
         const known = bySlot.get(a.slot);
         if (known === undefined || compareBallots(a.ballot, known.ballot) > 0) bySlot.set(a.slot, a);
       }
       return {
+        ...(lifted ? { baseSlot, commitSlot: baseSlot, floorFrom: e.from } : {}),
         reported: [...bySlot.values()].sort((x, y) => x.slot - y.slot),
         promisedBy: context.voters.includes(e.from) ? withId(context.promisedBy, e.from) : context.promisedBy,
         effects: [],
@@ -121,7 +128,16 @@ export const proposerModel = setup({
       for (let slot = context.baseSlot + 1; slot <= maxSlot; slot++) {
         entries.push(context.reported.find((a) => a.slot === slot)?.entry ?? { origin: context.ballot, createdMs: context.nowMs, commands: [] });
       }
-      const effects: Effect[] = [...context.effects, { type: 'proposerActive', ballot: context.ballot, baseSlot: context.baseSlot, adopted: entries }];
+      const effects: Effect[] = [
+        ...context.effects,
+        {
+          type: 'proposerActive',
+          ballot: context.ballot,
+          baseSlot: context.baseSlot,
+          adopted: entries,
+          ...(context.floorFrom === null ? {} : { catchUpFrom: context.floorFrom }),
+        },
+      ];
       if (entries.length > 0) effects.push(toVoters({ type: 'AcceptRequest', ballot: context.ballot, fromSlot: context.baseSlot + 1, entries }));
       const adopted = step(context, { reported: [], entries, acks: entries.map(() => []), effects });
       return step(adopted, proposeBatches(adopted));
@@ -177,6 +193,7 @@ export const proposerModel = setup({
     voters: input.voters,
     quorum: Math.floor(input.voters.length / 2) + 1,
     baseSlot: input.baseSlot,
+    floorFrom: null,
     timings: MODEL_PROPOSER_TIMINGS,
     promisedBy: [],
     reported: [],

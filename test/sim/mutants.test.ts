@@ -15,6 +15,7 @@ function firstCatch(mutant: Mutant | undefined, invariants: Readonly<Record<stri
     const scenario = randomScenario(runSeed(1, i), {
       nodes: mutant?.prefers?.nodes ?? 5,
       sabotage: mutant?.prefers?.sabotage ?? false,
+      ...(mutant?.prefers?.snapshotEveryCommands === undefined ? {} : { snapshotEveryCommands: mutant.prefers.snapshotEveryCommands }),
     });
     const result = runScenario(scenario, { ...(mutant ? { machines: mutant.machines } : {}), invariants });
     if (result.violation) return { run: i, invariant: result.violation.invariant };
@@ -36,6 +37,7 @@ describe('every invariant catches some mutant on its own', () => {
   const pairs: [invariant: string, mutant: string][] = [
     ['electionSafety', 'double-vote'],
     ['agreement', 'ignore-phase1-values'],
+    ['agreement', 'ignore-compaction-floor'],
     ['committedPrefix', 'learner-skips-gap'],
     ['leaderCompleteness', 'ignore-phase1-values'],
     ['integrity', 'fake-noop-command'],
