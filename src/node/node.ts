@@ -54,6 +54,8 @@ export interface NodeObserver {
   onSent?(node: NodeId, effect: SendEffect, cause: unknown): void;
   onTransition?(node: NodeId, machine: MachineName, state: unknown): void;
   onReply?(node: NodeId, commandId: string, ok: boolean): void;
+  /** A non-voter (observer) learned who leads, from that leader's commit notices. */
+  onLeaderObserved?(node: NodeId, leader: NodeId, epoch: number): void;
 }
 
 export interface NodeOptions {
@@ -295,6 +297,12 @@ export class ConsensusNode {
         if (this.proposer) this.deliver('proposer', this.proposer, { ...msg, from });
         break;
       case 'CommitNotice':
+        // An observer has no election: the proposer of the newest commit notice is its leader.
+        if (!this.isVoter && msg.ballot.epoch >= this.epoch && (this.leader !== from || this.epoch !== msg.ballot.epoch)) {
+          this.leader = from;
+          this.epoch = msg.ballot.epoch;
+          this.opts.observer?.onLeaderObserved?.(this.id, from, msg.ballot.epoch);
+        }
         this.latestCommit = { ballot: msg.ballot, commitSlot: msg.commitSlot };
         this.deliver('learner', this.learner, { ...msg, from, local: this.localEntries(msg.commitSlot) });
         this.compactAcceptor();

@@ -86,8 +86,6 @@ export class StatekeeperServer {
   private recovering: boolean;
   private readonly startedMs = Date.now();
   private stopping: Promise<void> | undefined;
-  /** Observers have no election: they learn who leads from the commit notices they receive. */
-  private observedLeaderEpoch = -1;
   private lastLogged = { role: '', epoch: -1, leader: null as NodeId | null };
 
   private constructor(opts: ServerProcessOptions, storage: FileStorage, tcpBus: TcpBus<PeerMessage> | undefined, registry: Registry) {
@@ -117,6 +115,7 @@ export class StatekeeperServer {
         }
       },
       onReply: () => metrics.replies.inc(),
+      onLeaderObserved: (_node, leader, epoch) => this.logRole('observer', epoch, leader),
     };
     this.node = new ConsensusNode({
       id: config.myid,
@@ -364,14 +363,6 @@ export class StatekeeperServer {
     const observe = (env: Envelope<PeerMessage>): void => {
       const msg = env.msg;
       if (msg.type === 'ClientRequest') peerRequests.inc();
-      else if (msg.type === 'CommitNotice' && !this.isVoter && msg.ballot.epoch >= this.observedLeaderEpoch) {
-        this.observedLeaderEpoch = msg.ballot.epoch;
-        if (this.node.leader !== env.from || this.node.epoch !== msg.ballot.epoch) {
-          this.node.leader = env.from;
-          this.node.epoch = msg.ballot.epoch;
-          this.logRole('observer', msg.ballot.epoch, env.from);
-        }
-      }
     };
     return {
       send: (env) => bus.send(env),
