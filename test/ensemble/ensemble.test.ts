@@ -6,13 +6,13 @@
  * behind them, so logs are compacted and a node that lost its disk catches up by snapshot transfer.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusCommand } from '../../src/server/ensemble/cli.js';
 import { STATE_SUBDIRECTORY } from '../../src/server/ensemble/node-process.js';
-import { EXIT_CODE } from '../../src/server/ensemble/node-process.js';
+import { EXIT_CODE, REJOIN_MARKER_FILE } from '../../src/server/ensemble/node-process.js';
 import { PeerClient, createTxn } from '../../src/server/ensemble/peer-client.js';
 import { PeerClientError } from '../../src/server/ensemble/peer-client.js';
 import { SPARE_CLIENT_ID, TestEnsemble, WriteLoad, replayDataDir, waitFor } from './harness.js';
@@ -176,7 +176,24 @@ describe('3 voters and an observer, as processes, under load', () => {
     await ensemble.waitForCatchUp(lost.id, leader);
     expect((await ensemble.status(lost.id)).role).not.toBe('recovering');
     expect(ensemble.events(lost.id, 'snapshot-restored').length).toBeGreaterThan(0);
+    // The rejoin is over once the recovered state is durable: the marker that says so is gone.
+    const marker = join(lost.dataDir, STATE_SUBDIRECTORY, REJOIN_MARKER_FILE);
+    await waitFor('the rejoin marker to go', () => (existsSync(marker) ? undefined : true));
     await load.waitForMore(WRITES_PER_STEP, 'after the rejoin');
+  });
+
+  it('a voter that crashed while rejoining rejoins again on restart, even without --rejoin', async () => {
+    const leader = await ensemble.waitForLeader();
+    const lost = ensemble.server(lostId);
+    await ensemble.kill(lost.id);
+    // What a kill -9 right after `start --rejoin` leaves: an empty disk and the rejoin marker.
+    rmSync(lost.dataDir, { recursive: true, force: true });
+    mkdirSync(join(lost.dataDir, STATE_SUBDIRECTORY), { recursive: true });
+    writeFileSync(join(lost.dataDir, STATE_SUBDIRECTORY, REJOIN_MARKER_FILE), 'rejoin started\n');
+    ensemble.start(lost.id);
+    await waitFor(`n${lost.id} to recover again`, () => (ensemble.events(lost.id, 'recovered').length > 0 ? true : undefined));
+    expect(ensemble.events(lost.id, 'rejoin-unfinished').length).toBeGreaterThan(0);
+    await ensemble.waitForCatchUp(lost.id, leader);
   });
 
   it('repairs torn tails left by a crash and catches up', async () => {

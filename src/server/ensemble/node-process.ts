@@ -10,7 +10,9 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -111,6 +113,8 @@ export class StatekeeperServer {
           this.logger.info({ event: 'leading', epoch: effect.ballot.epoch, baseSlot: effect.baseSlot, adopted: effect.adopted.length }, `n${this.id} leads epoch ${effect.ballot.epoch}: phase 1 done above slot ${effect.baseSlot}`);
         } else if (effect.type === 'recovered') {
           this.recovering = false;
+          // The recovered acceptor state was written just before this effect: once it is durable the rejoin is over.
+          storage.flush(() => void removeDurably(join(config.dataDir, STATE_SUBDIRECTORY, REJOIN_MARKER_FILE)).catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the rejoin marker')));
           this.logger.info({ event: 'recovered', epoch: effect.epoch }, `n${this.id} rebuilt its acceptor state from a majority of the others; it votes again above epoch ${effect.epoch}`);
         }
       },
@@ -178,6 +182,15 @@ export class StatekeeperServer {
         opts.onFatal(error);
       },
     });
+    // A rejoin lasts until the voter's recovered state is durable: a crash before that must not
+    // restart it as an ordinary voter with an empty disk, --rejoin or not.
+    const rejoinMarker = join(config.dataDir, STATE_SUBDIRECTORY, REJOIN_MARKER_FILE);
+    if (opts.rejoin === true) {
+      await writeDurably(rejoinMarker, `rejoin started ${new Date().toISOString()}\n`);
+    } else if (existsSync(rejoinMarker)) {
+      logger.warn({ event: 'rejoin-unfinished', file: rejoinMarker }, `n${config.myid} crashed while rejoining: it recovers from a majority again`);
+      opts = { ...opts, rejoin: true };
+    }
     if (storage.wasEmpty) {
       logger.info({ event: 'empty-data', rejoin: opts.rejoin === true }, opts.rejoin === true ? `n${config.myid} starts empty and rejoins: it recovers from a majority before voting` : `n${config.myid} starts with an empty data directory (a first start; use --rejoin if this voter lost its disk)`);
     } else if (opts.rejoin === true) {
@@ -435,4 +448,32 @@ export class StatekeeperServer {
 export function serverLogger(id: NodeId): Logger {
   if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', () => undefined);
   return pino({ base: { node: id } }, { write: (line: string) => void process.stdout.write(line) });
+}
+
+/** Present in a voter's state directory from the start of a rejoin until its recovered state is durable. */
+export const REJOIN_MARKER_FILE = 'REJOINING';
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await syncDirectory(dirname(file));
+}
+
+async function removeDurably(file: string): Promise<void> {
+  await rm(file, { force: true });
+  await syncDirectory(dirname(file));
 }
