@@ -511,8 +511,8 @@ export class ConsensusNode {
     const keepFrom = slot - (this.opts.snapshots?.retainSlots ?? 0);
     const drop = Math.min(this.learned.length, keepFrom - this.learnedBase);
     if (drop > 0) {
+      this.learnedBaseEpoch = this.learned[drop - 1]!.origin.epoch;
       this.learned.splice(0, drop);
-      this.learnedBaseEpoch = this.learned.length > 0 ? this.learned[0]!.origin.epoch : this.learnedBaseEpoch;
       this.learnedBase += drop;
       this.opts.storage.compactLearned(this.learnedBase);
     }
