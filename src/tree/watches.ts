@@ -8,15 +8,20 @@
  * the mode of an earlier one on the same path (a getData watch silently turned a persistent watch
  * into a one-shot one), which was a bug; everything else is 3.8's behaviour.
  */
-import { AddWatchMode, ErrorCode, EventType, WatcherType } from '../protocol/zookeeper.js';
+import { AddWatchMode, ErrorCode, EventType, WatcherType, type Acl } from '../protocol/zookeeper.js';
 import type { WatchTrigger } from './ops.js';
 import { ancestorsOf } from './path.js';
 
-/** A watch event to deliver to a session (KeeperState SyncConnected). */
+/**
+ * A watch event to deliver to a session (KeeperState SyncConnected). `acl` is the trigger's: the
+ * server delivers the event only if the session may READ under it (ZooKeeper 3.8.4's
+ * CVE-2024-23944 fix, in Debian's 3.8.0-11+deb12u2); the watch is consumed either way.
+ */
 export interface WatchNotification {
   readonly sessionId: bigint;
   readonly type: EventType;
   readonly path: string;
+  readonly acl?: readonly Acl[];
 }
 
 /** The watches a client re-registers after reconnecting (SetWatches2). */
@@ -126,8 +131,9 @@ class WatchTable {
   }
 }
 
-function notify(sessions: Iterable<bigint>, type: EventType, path: string, out: WatchNotification[]): void {
-  for (const sessionId of sessions) out.push({ sessionId, type, path });
+function notify(sessions: Iterable<bigint>, trigger: WatchTrigger, out: WatchNotification[]): void {
+  const { type, path, acl } = trigger;
+  for (const sessionId of sessions) out.push(acl === undefined ? { sessionId, type, path } : { sessionId, type, path, acl });
 }
 
 function byBigInt(a: bigint, b: bigint): number {
@@ -201,21 +207,23 @@ export class WatchManager {
   }
 
   /**
-   * The notifications the tree's triggers cause, in trigger order, consuming one-shot watches.
+   * The notifications the tree's triggers cause, in trigger order, consuming one-shot watches
+   * (each carries its trigger's ACL: the caller drops those the session may not read).
    * NodeCreated and NodeDataChanged fire the data table; NodeChildrenChanged the child table;
    * NodeDeleted both, with a session that has both kinds notified once (DataTree.deleteNode).
    */
   trigger(triggers: readonly WatchTrigger[]): WatchNotification[] {
     const out: WatchNotification[] = [];
-    for (const { path, type } of triggers) {
+    for (const trigger of triggers) {
+      const { path, type } = trigger;
       if (type === EventType.NodeChildrenChanged) {
-        notify(this.childWatches.fire(path), type, path, out);
+        notify(this.childWatches.fire(path), trigger, out);
       } else if (type === EventType.NodeDeleted) {
         const fired = this.dataWatches.fire(path);
         for (const sessionId of this.childWatches.fire(path)) fired.add(sessionId);
-        notify(fired, type, path, out);
+        notify(fired, trigger, out);
       } else {
-        notify(this.dataWatches.fire(path), type, path, out);
+        notify(this.dataWatches.fire(path), trigger, out);
       }
     }
     return out;

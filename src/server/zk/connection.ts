@@ -37,6 +37,17 @@ import { LAST_OP_NAME, planRequest, replyOf } from './requests.js';
 import type { RequestPlan } from './requests.js';
 import { ConnectionCounters } from './stats.js';
 import type { ServerCounters } from './stats.js';
+import { DigestMd5Server, SaslError } from './digest-md5.js';
+
+/** SASL DIGEST-MD5 users, as a ZooKeeper server gets them from the JAAS `Server` section. */
+export interface ZkSaslOptions {
+  /** user name → password (the section's `user_<name>="<password>"` options). */
+  readonly users: ReadonlyMap<string, string>;
+  /** zookeeper.superUser: the SASL user that also gets the `super` id. */
+  readonly superUser?: string;
+  /** Random bytes for DIGEST-MD5 nonces (default node:crypto). */
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -51,6 +62,8 @@ export interface ConnectionHost {
   readonly maxFieldBytes: number;
   readonly sessionlessTimeoutMs: number;
   readonly maxOutstandingRequests: number;
+  /** SASL users; undefined: no SASL server on the connections (ZooKeeper without a JAAS `Server` section). */
+  readonly sasl: ZkSaslOptions | undefined;
   now(): number;
   /** False while the server cannot serve: frames are then refused (NIOServerCnxn.readLength). */
   isServing(): boolean;
@@ -105,6 +118,10 @@ export class ClientConnection implements ConnectionView {
   private lastSubmitted: Promise<unknown> = Promise.resolve();
   private isOldClient = false;
   private closeSessionRequested = false;
+  /** An auth or SASL failure: ZooKeeper stops reading (disableRecv) and closes after the reply. */
+  private authRefused = false;
+  /** This connection's DIGEST-MD5 exchange (ZooKeeper: one SaslServer per ServerCnxn), made on the first SASL packet. */
+  private saslServer: DigestMd5Server | undefined;
   /** The client closed its side; frames it sent before are still processed (see onPeerEnd). */
   private peerEnded = false;
   private sessionEnded = false;
@@ -352,7 +369,8 @@ export class ClientConnection implements ConnectionView {
   private onRequestFrame(frame: Buffer): void {
     this.counters.packetsReceived++;
     this.host.counters.packetsReceived++;
-    if (this.closeSessionRequested) return; // nothing after closeSession is read (the connection closes)
+    // Nothing after closeSession, or after a refused auth, is read: the connection closes.
+    if (this.closeSessionRequested || this.authRefused) return;
     let header: { xid: number; type: number };
     let body: Buffer;
     try {
@@ -380,7 +398,7 @@ export class ClientConnection implements ConnectionView {
   }
 
   private dispatch(xid: number, request: WireRequest): void {
-    const plan: RequestPlan = planRequest(request);
+    const plan: RequestPlan = planRequest(request, xid);
     const entry = this.enqueue(xid, LAST_OP_NAME[request.op]);
     const service = this.host.service;
     const sessionId = this.sessionId;
@@ -394,9 +412,7 @@ export class ClientConnection implements ConnectionView {
         this.settle(entry, { xid, zxid: plan.zxid === 'none' ? -1n : service.lastZxid, err: plan.err }, undefined, plan.close ? plan.reason : null);
         return;
       case 'sasl':
-        // A 3.8 server without SASL configured has no SASL server on the connection: processSasl
-        // catches the NullPointerException and answers OK with a null token.
-        this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: null });
+        this.sasl(entry, plan.token);
         return;
       case 'auth':
         this.authenticate(entry, plan.scheme, plan.auth);
@@ -436,6 +452,7 @@ export class ClientConnection implements ConnectionView {
     const xid = entry.xid;
     const fail = (): void => {
       this.host.counters.authFailed++;
+      this.authRefused = true;
       this.log('warn', 'authentication failed', { scheme, client: this.remote });
       this.settle(entry, { xid, zxid: 0n, err: ErrorCode.AUTHFAILED }, undefined, 'authentication failed');
     };
@@ -461,6 +478,64 @@ export class ClientConnection implements ConnectionView {
           if (!this.closing) this.drainBacklog();
         }),
       (err: unknown) => this.guard(() => this.destroy('auth failed in the service', { error: String(err) }, 'warn')),
+    );
+  }
+
+  /**
+   * ZooKeeperServer.processSasl. Without SASL users the connection has no SASL server: ZooKeeper
+   * catches the NullPointerException and answers OK with a null token. With them, each token goes
+   * through this connection's DIGEST-MD5 exchange; when it completes, `sasl:<user>` (and `super` for
+   * zookeeper.superUser) joins the session's ids before the final token (rspauth) is sent. A refused
+   * token is answered AUTHFAILED with a null token (the Java client reads the token whatever the
+   * error), then ZooKeeper stops reading and closes the connection; the session lives on.
+   * SASL replies carry zxid 0. A null token closes the connection (ZooKeeper reads its length first).
+   */
+  private sasl(entry: PendingReply, token: Buffer | null): void {
+    const xid = entry.xid;
+    if (token === null) {
+      this.destroy('SASL packet without a token', {}, 'warn');
+      return;
+    }
+    const config = this.host.sasl;
+    if (config === undefined) {
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: null });
+      return;
+    }
+    this.saslServer ??= new DigestMd5Server({
+      passwordOf: (user) => config.users.get(user),
+      ...(config.randomBytes === undefined ? {} : { randomBytes: config.randomBytes }),
+    });
+    let step: ReturnType<DigestMd5Server['evaluate']>;
+    try {
+      step = this.saslServer.evaluate(token);
+    } catch (err) {
+      if (!(err instanceof SaslError)) throw err;
+      this.authRefused = true;
+      this.log('warn', 'client failed to SASL authenticate; closing the connection', { error: err.message });
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.AUTHFAILED }, { record: 'SetSASLResponse', token: null }, 'SASL authentication failed');
+      return;
+    }
+    if (!step.complete) {
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: step.challenge });
+      return;
+    }
+    const ids = [{ scheme: 'sasl', id: step.username }];
+    if (config.superUser !== undefined && step.username === config.superUser) ids.push({ scheme: 'super', id: '' });
+    this.log('info', 'adding SASL authorization', { authorizationId: step.username, sessionId: `0x${javaHex(this.sessionId)}` });
+    // The ids are in before the next packet is read, as processSasl adds them inline.
+    this.holds++;
+    this.updateFlow();
+    const answer = this.host.service.submit(this.sessionId, { op: 'addVerifiedIds', ids });
+    this.lastSubmitted = answer;
+    answer.then(
+      (response) =>
+        this.guard(() => {
+          this.holds--;
+          if (response.err === ErrorCode.OK) this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: step.challenge });
+          else this.destroy('the session ended during SASL', { err: response.err }, 'info');
+          if (!this.closing) this.drainBacklog();
+        }),
+      (err: unknown) => this.guard(() => this.destroy('SASL failed in the service', { error: String(err) }, 'warn')),
     );
   }
 

@@ -9,7 +9,7 @@ import type { Server, Socket } from 'node:net';
 import type { CoordinationService } from '../../node/service.js';
 import type { FourLetterWord } from '../jute/index.js';
 import { ClientConnection } from './connection.js';
-import type { ConnectionHost } from './connection.js';
+import type { ConnectionHost, ZkSaslOptions } from './connection.js';
 import { plainAddress } from './format.js';
 import { notWhitelistedReply, parseFourLetterWhitelist, renderFourLetterWord } from './fourletter.js';
 import type { FourLetterEnv, StatEntry } from './fourletter.js';
@@ -65,6 +65,11 @@ export interface ZkServerOptions {
   readonly maxOutstandingRequests?: number;
   /** Wall clock in ms (default Date.now). */
   readonly now?: () => number;
+  /**
+   * SASL DIGEST-MD5 users (ZooKeeper's JAAS `Server` section with DigestLoginModule). Undefined:
+   * SASL packets are answered as by a ZooKeeper without SASL configured.
+   */
+  readonly sasl?: ZkSaslOptions;
 }
 
 const STANDALONE: ZkStatsProvider = Object.freeze({ serverState: () => 'standalone' });
@@ -110,6 +115,7 @@ export class ZkServer {
       maxFrameBytes: this.maxFrameBytes,
       sessionlessTimeoutMs: options.sessionlessTimeoutMs ?? DEFAULT_SESSIONLESS_TIMEOUT_MS,
       maxOutstandingRequests: options.maxOutstandingRequests ?? DEFAULT_MAX_OUTSTANDING_REQUESTS,
+      sasl: options.sasl,
       now: () => self.now(),
       isServing: () => self.isServing(),
       maxFieldBytes: 2 * this.maxFrameBytes,
