@@ -272,9 +272,18 @@ function planServiceRequest(request: ServiceBound): ServicePlan {
     case 'whoAmI':
       return service({ op: 'whoAmI' }, (r) => ({
         record: 'WhoAmIResponse',
-        clientInfo: required(r.clientInfo, 'client info').map((id) => ({ authScheme: id.scheme, user: id.id })),
+        clientInfo: required(r.clientInfo, 'client info').map((id) => ({ authScheme: id.scheme, user: whoAmIUser(id) })),
       }));
   }
+}
+
+/**
+ * AuthUtil.getClientInfos: the user a provider names for an id. DigestAuthenticationProvider gives
+ * the part before the first ':' (not the hash); ip and sasl give the id; `super` has no provider ("").
+ */
+export function whoAmIUser(id: { readonly scheme: string; readonly id: string }): string {
+  if (id.scheme === 'digest') return id.id.split(':')[0]!;
+  return id.id;
 }
 
 function createRequestFields(op: CreateOp): { path: string; data: Uint8Array | null; acl: CreateOp['acl']; mode: number; ttlMs?: number } {
