@@ -63,7 +63,8 @@ function tokenize(text: string): Token[] {
       i++;
     } else if (c <= ' ') {
       i++;
-    } else if (c === '/' && text[i + 1] === '/') {
+    } else if (c === '/' && text[i + 1] !== '*') {
+      // `//` comments; a lone '/' also comments out the rest of the line (StreamTokenizer's comment char).
       while (i < text.length && text[i] !== '\n') i++;
     } else if (c === '/' && text[i + 1] === '*') {
       const start = line;
@@ -170,8 +171,9 @@ export interface JaasServerUsers {
 /**
  * The DIGEST-MD5 users of `section` (ZooKeeper's `Server` by default), or null when the file has no
  * such section (ZooKeeper then runs without SASL). Throws {@link JaasError} when the section is not
- * a DigestLoginModule one (Kerberos/GSSAPI is not supported), has no users, or names a user
- * ZooKeeper would pass through Kerberos name rules (one containing '@').
+ * a DigestLoginModule one (Kerberos/GSSAPI is not supported) or has no users. (A user name cannot
+ * hold '@' or '/', which the JAAS syntax does not allow in an option name, so ZooKeeper's Kerberos
+ * name rules leave every DIGEST-MD5 user name as it is.)
  */
 export function jaasServerUsers(sections: ReadonlyMap<string, readonly LoginModuleEntry[]>, section = DEFAULT_SERVER_SECTION): JaasServerUsers | null {
   const entries = sections.get(section);
@@ -185,7 +187,6 @@ export function jaasServerUsers(sections: ReadonlyMap<string, readonly LoginModu
       if (!key.startsWith(USER_PREFIX)) continue;
       const name = key.slice(USER_PREFIX.length);
       if (name === '') throw new JaasError(entry.line, `section ${section}: ${key} names no user`);
-      if (name.includes('@')) throw new JaasError(entry.line, `section ${section}: user ${JSON.stringify(name)} contains '@' (a Kerberos principal); DIGEST-MD5 users are plain names`);
       users.set(name, password);
     }
   }
