@@ -202,6 +202,22 @@ export class CoordinationService implements Application {
   get sessionCount(): number {
     return this.sessions.size;
   }
+  /** ZooKeeper's tickTime (session deadlines are rounded up to it, as SessionTrackerImpl's expiry queue). */
+  get tickMs(): number {
+    return this.opts.tickMs;
+  }
+  /**
+   * Every open session's expiry deadline (wall ms) as the leader tracks it, for the dump command;
+   * null on a server that is not the active leader (only the leader expires sessions). A session
+   * the leader has not noted yet gets a full timeout from now, as a new leader gives it.
+   */
+  sessionDeadlines(): ReadonlyMap<bigint, number> | null {
+    if (!this.opts.node.isActiveLeader) return null;
+    const now = this.opts.now();
+    const out = new Map<bigint, number>();
+    for (const id of this.tree.sessionIds()) out.set(id, this.deadlines.get(id.toString(16)) ?? now + (this.tree.getSession(id)?.timeoutMs ?? 0));
+    return out;
+  }
   localSessions(): { sessionId: bigint; timeoutMs: number; queued: number }[] {
     return [...this.sessions.values()].map((s) => ({ sessionId: s.id, timeoutMs: s.timeoutMs, queued: s.queue.length }));
   }

@@ -118,6 +118,14 @@ class WatchTable {
     return n;
   }
 
+  /** The (session, path) pairs holding a recursive watch. */
+  recursiveEntries(): Array<[bigint, string]> {
+    const out: Array<[bigint, string]> = [];
+    if (this.recursiveCount === 0) return out;
+    for (const [path, sessions] of this.byPath) for (const [id, bits] of sessions) if ((bits & RECURSIVE) !== 0) out.push([id, path]);
+    return out;
+  }
+
   pathsOf(sessionId: bigint): string[] {
     return [...(this.bySession.get(sessionId) ?? [])];
   }
@@ -267,27 +275,43 @@ export class WatchManager {
     return this.dataWatches.size + this.childWatches.size;
   }
 
-  /** Paths each session watches (for the wchc command), sessions ascending, paths sorted. */
-  watchesBySession(): Map<bigint, string[]> {
+  /**
+   * The watch count ZooKeeper 3.8 reports (mntr's zk_watch_count): 3.8.0's DataTree.addWatch puts a
+   * recursive watch in the child table too, so it counts there as well (once per session and path).
+   */
+  get zooKeeper38WatchCount(): number {
+    let extra = 0;
+    for (const [id, path] of this.dataWatches.recursiveEntries()) if (!this.childWatches.has(path, id)) extra++;
+    return this.watchCount + extra;
+  }
+
+  /**
+   * Paths each session watches (for the wchc command), sessions ascending, paths sorted. `table`
+   * 'data' is the data-watch table alone (getData, exists and addWatch watches), which is what
+   * ZooKeeper's wchs/wchc/wchp print; 'all' adds the child table.
+   */
+  watchesBySession(table: 'data' | 'all' = 'all'): Map<bigint, string[]> {
+    const tables = table === 'data' ? [this.dataWatches] : [this.dataWatches, this.childWatches];
     const ids = new Set<bigint>();
-    for (const table of [this.dataWatches, this.childWatches]) {
-      for (const path of table.paths) for (const id of table.sessionsOn(path)) ids.add(id);
+    for (const t of tables) {
+      for (const path of t.paths) for (const id of t.sessionsOn(path)) ids.add(id);
     }
     const out = new Map<bigint, string[]>();
-    for (const id of [...ids].sort(byBigInt)) {
-      out.set(id, [...new Set([...this.dataWatches.pathsOf(id), ...this.childWatches.pathsOf(id)])].sort());
-    }
+    for (const id of [...ids].sort(byBigInt)) out.set(id, [...new Set(tables.flatMap((t) => t.pathsOf(id)))].sort());
     return out;
   }
 
-  /** Sessions watching each path (for the wchp command), paths sorted, sessions ascending. */
-  watchesByPath(): Map<string, bigint[]> {
-    const paths = [...new Set([...this.dataWatches.paths, ...this.childWatches.paths])].sort();
+  /** Sessions watching each path (for the wchp command), paths sorted, sessions ascending; `table` as for watchesBySession. */
+  watchesByPath(table: 'data' | 'all' = 'all'): Map<string, bigint[]> {
+    const tables = table === 'data' ? [this.dataWatches] : [this.dataWatches, this.childWatches];
+    const paths = [...new Set(tables.flatMap((t) => t.paths))].sort();
     const out = new Map<string, bigint[]>();
-    for (const path of paths) {
-      const ids = new Set([...this.dataWatches.sessionsOn(path), ...this.childWatches.sessionsOn(path)]);
-      out.set(path, [...ids].sort(byBigInt));
-    }
+    for (const path of paths) out.set(path, [...new Set(tables.flatMap((t) => t.sessionsOn(path)))].sort(byBigInt));
     return out;
+  }
+
+  /** Number of (session, path) watches in the data-watch table (wchs's "Total watches"). */
+  get dataWatchCount(): number {
+    return this.dataWatches.size;
   }
 }

@@ -190,6 +190,18 @@ describe('sessions and reports', () => {
     w.addDataWatch(A, '/a');
     expect(w.watchesBySession()).toEqual(new Map([[A, ['/a', '/b']], [B, ['/b']]]));
     expect(w.watchesByPath()).toEqual(new Map([['/a', [A]], ['/b', [A, B]]]));
+    // ZooKeeper's wchs/wchc/wchp show the data table only.
+    expect(w.watchesBySession('data')).toEqual(new Map([[A, ['/a']], [B, ['/b']]]));
+    expect(w.watchesByPath('data')).toEqual(new Map([['/a', [A]], ['/b', [B]]]));
+    expect([w.dataWatchCount, w.watchCount]).toEqual([2, 3]);
+  });
+
+  it('counts a recursive watch in both tables for mntr, as ZooKeeper 3.8.0 stores it (once per session and path)', () => {
+    const w = new WatchManager();
+    w.addWatch(A, '/r', AddWatchMode.PERSISTENT_RECURSIVE);
+    w.addWatch(B, '/r', AddWatchMode.PERSISTENT_RECURSIVE);
+    w.addChildWatch(B, '/r');
+    expect([w.watchCount, w.zooKeeper38WatchCount]).toEqual([3, 4]);
   });
 });
 

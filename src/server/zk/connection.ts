@@ -91,6 +91,11 @@ interface PendingReply {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * A four-letter word's answer goes out through a BufferedWriter (8192 characters) over
+ * SendBufferWriter, each flush one sendBufferSync: one packet sent per 8192 characters or part.
+ */
+const FOUR_LETTER_WORD_CHARS_PER_PACKET = 8192;
 /** SelectionKey.OP_READ and OP_READ | OP_WRITE, as cons prints them. */
 const INTEREST_READ = 1;
 const INTEREST_READ_WRITE = 5;
@@ -129,6 +134,8 @@ export class ClientConnection implements ConnectionView {
   private closed = false;
   private paused = false;
   private lastActivityMs: number;
+  /** When the ConnectRequest arrived: session creation counts as a request (lop SESS) in the latency stats. */
+  private connectReceivedMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -276,6 +283,7 @@ export class ClientConnection implements ConnectionView {
       return;
     }
     this.endWith(text, 'four-letter word answered');
+    this.countSent(Math.max(1, Math.ceil(text.length / FOUR_LETTER_WORD_CHARS_PER_PACKET)));
   }
 
   // ------------------------------------------------------------------ handshake
@@ -283,6 +291,7 @@ export class ClientConnection implements ConnectionView {
   private onConnectRequest(frame: Buffer): void {
     this.counters.packetsReceived++;
     this.host.counters.packetsReceived++;
+    this.connectReceivedMs = this.host.now();
     let request: ConnectRequest;
     try {
       request = decodeConnectRequest(frame, { maxFieldBytes: this.host.maxFieldBytes });
@@ -337,6 +346,7 @@ export class ClientConnection implements ConnectionView {
       this.socket.write(
         encodeConnectResponse({ protocolVersion: 0, timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(SESSION_PASSWORD_BYTES), readOnly: this.isOldClient ? undefined : false }),
       );
+      this.countSent(1);
       this.endAfterFlush('invalid session');
       return;
     }
@@ -358,6 +368,14 @@ export class ClientConnection implements ConnectionView {
         readOnly: this.isOldClient ? undefined : false,
       }),
     );
+    this.countSent(1); // ZooKeeper counts the ConnectResponse as a packet sent
+    if (request.sessionId === 0n) {
+      // A new session goes through ZooKeeper's request pipeline as createSession (cxid 0), whose
+      // FinalRequestProcessor updates the latency statistics with last operation SESS; a reconnect does not.
+      const now = this.host.now();
+      this.counters.recordResponse(0, service.lastZxid, 'SESS', this.connectReceivedMs, now);
+      this.host.counters.latency.add(now - this.connectReceivedMs);
+    }
     this.phase = 'open';
     this.log('info', 'session established', { sessionId: `0x${javaHex(sessionId)}`, timeoutMs: grant.timeoutMs, client: this.remote });
     this.armIdleTimer();
@@ -580,8 +598,13 @@ export class ClientConnection implements ConnectionView {
   private onWatch(event: { type: number; path: string }): void {
     if (this.closing || this.phase !== 'open') return;
     this.socket.write(encodeNotification({ type: event.type, state: KeeperState.SyncConnected, path: event.path }));
-    this.counters.packetsSent++;
-    this.host.counters.packetsSent++;
+    this.countSent(1);
+  }
+
+  /** ServerCnxn.packetSent: the connection's and the server's counters. */
+  private countSent(packets: number): void {
+    this.counters.packetsSent += packets;
+    this.host.counters.packetsSent += packets;
   }
 
   private onSessionEnd(state: number): void {

@@ -11,7 +11,8 @@ import type { FourLetterWord } from '../jute/index.js';
 import { ClientConnection } from './connection.js';
 import type { ConnectionHost, ZkSaslOptions } from './connection.js';
 import { plainAddress } from './format.js';
-import { notWhitelistedReply, parseFourLetterWhitelist, renderFourLetterWord } from './fourletter.js';
+import { hostname } from 'node:os';
+import { canonicalHostName, notWhitelistedReply, parseFourLetterWhitelist, renderFourLetterWord } from './fourletter.js';
 import type { FourLetterEnv, StatEntry } from './fourletter.js';
 import {
   DEFAULT_CLIENT_PORT,
@@ -92,6 +93,8 @@ export class ZkServer {
   private server: Server | undefined;
   private nextConnectionId = 1;
   private startedMs: number;
+  /** For envi's host.name; the plain host name until the lookup (started by the constructor) answers. */
+  private hostName = hostname();
   private closed = false;
 
   constructor(options: ZkServerOptions) {
@@ -107,6 +110,9 @@ export class ZkServer {
     this.stats = options.stats ?? STANDALONE;
     this.now = options.now ?? Date.now;
     this.startedMs = this.now();
+    void canonicalHostName().then((name) => {
+      this.hostName = name;
+    });
     const self = this;
     this.host = {
       service: this.service,
@@ -264,6 +270,7 @@ export class ZkServer {
       conf,
       monitorExtras: stats.monitorValues?.() ?? [],
       expiryIntervalMs: this.host.sessionlessTimeoutMs,
+      canonicalHostName: this.hostName,
     };
   }
 }
