@@ -12,18 +12,18 @@ import { Packr } from 'msgpackr';
 import type { Envelope } from '../bus/types.js';
 import type { NodeId } from '../protocol/ids.js';
 import type { Command, PeerMessage } from '../protocol/messages.js';
-import { ErrorCode, KeeperState } from '../protocol/zookeeper.js';
+import { ErrorCode, KeeperState, Perms } from '../protocol/zookeeper.js';
 import type { Acl, AclId, Stat } from '../protocol/zookeeper.js';
-import { DataTree, WatchManager, digestAuthIds } from '../tree/index.js';
+import { DataTree, WatchManager, digestAuthIds, zooKeeperAuthInfoOrder } from '../tree/index.js';
 import type { DataTreeOptions, OpResult, WatchSet } from '../tree/index.js';
 import type { MultiOp, TreeTxn } from '../tree/txn.js';
 import type { Application, Clock, ConsensusNode } from './node.js';
 
-/** A request as a session sends it (one ZooKeeper operation). */
+/** A request as a session sends it (one ZooKeeper operation). Null data is kept as null, as ZooKeeper does. */
 export type ZkRequest =
-  | { op: 'create'; path: string; data: Uint8Array; acl: readonly Acl[]; mode: number; ttlMs?: number }
+  | { op: 'create'; path: string; data: Uint8Array | null; acl: readonly Acl[]; mode: number; ttlMs?: number }
   | { op: 'delete'; path: string; version: number }
-  | { op: 'setData'; path: string; data: Uint8Array; version: number }
+  | { op: 'setData'; path: string; data: Uint8Array | null; version: number }
   | { op: 'setACL'; path: string; acl: readonly Acl[]; version: number }
   | { op: 'check'; path: string; version: number }
   | { op: 'multi'; ops: readonly MultiOp[] }
@@ -40,10 +40,18 @@ export type ZkRequest =
   | { op: 'checkWatches'; path: string; watcherType: number }
   | { op: 'setWatches'; relativeZxid: bigint; watches: WatchSet }
   | { op: 'addAuth'; scheme: string; auth: Uint8Array }
+  /**
+   * Ids the server verified itself (a completed SASL exchange: `sasl:<name>`, and `super` for the
+   * configured SASL super user): added to the session as they are, in the session's order.
+   */
+  | { op: 'addVerifiedIds'; ids: readonly AclId[] }
+  /** Opcode 20 from a client: `path` is what ZooKeeper reads (see DeleteContainerTxn). A write. */
+  | { op: 'deleteContainer'; path: string }
   | { op: 'whoAmI' };
 
 export type ReadResultItem =
-  | { err: 0; data: Uint8Array; stat: Stat }
+  /** `nullData`: the node's data is null (ZooKeeper's -1 length); `data` is then empty. */
+  | { err: 0; data: Uint8Array; stat: Stat; nullData?: true }
   | { err: 0; children: string[] }
   | { err: number };
 
@@ -54,6 +62,11 @@ export interface ZkResponse {
   path?: string;
   stat?: Stat | null;
   data?: Uint8Array;
+  /**
+   * getData: the node's data is null (created or set with null, as ZooKeeper clients may); `data`
+   * is then empty, for callers without a null (the embedded client); the wire answers null.
+   */
+  nullData?: true;
   children?: string[];
   acl?: Acl[];
   count?: number;
@@ -151,7 +164,8 @@ const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true, copyBu
 /** Writes one session may have in flight at once (ZooKeeper pipelines a session's requests too). */
 export const MAX_PIPELINED_WRITES = 64;
 
-const WRITE_OPS: ReadonlySet<ZkRequest['op']> = new Set(['create', 'delete', 'setData', 'setACL', 'check', 'multi', 'sync']);
+const WRITE_OPS: ReadonlySet<ZkRequest['op']> = new Set(['create', 'delete', 'setData', 'setACL', 'check', 'multi', 'sync', 'deleteContainer']);
+const EMPTY_DATA = new Uint8Array(0);
 function isWrite(r: ZkRequest): boolean {
   return WRITE_OPS.has(r.op);
 }
@@ -198,6 +212,22 @@ export class CoordinationService implements Application {
   }
   get sessionCount(): number {
     return this.sessions.size;
+  }
+  /** ZooKeeper's tickTime (session deadlines are rounded up to it, as SessionTrackerImpl's expiry queue). */
+  get tickMs(): number {
+    return this.opts.tickMs;
+  }
+  /**
+   * Every open session's expiry deadline (wall ms) as the leader tracks it, for the dump command;
+   * null on a server that is not the active leader (only the leader expires sessions). A session
+   * the leader has not noted yet gets a full timeout from now, as a new leader gives it.
+   */
+  sessionDeadlines(): ReadonlyMap<bigint, number> | null {
+    if (!this.opts.node.isActiveLeader) return null;
+    const now = this.opts.now();
+    const out = new Map<bigint, number>();
+    for (const id of this.tree.sessionIds()) out.set(id, this.deadlines.get(id.toString(16)) ?? now + (this.tree.getSession(id)?.timeoutMs ?? 0));
+    return out;
   }
   localSessions(): { sessionId: bigint; timeoutMs: number; queued: number }[] {
     return [...this.sessions.values()].map((s) => ({ sessionId: s.id, timeoutMs: s.timeoutMs, queued: s.queue.length }));
@@ -330,7 +360,7 @@ export class CoordinationService implements Application {
       listener,
       queue: [],
       busy: false,
-      auth: [...(auth ?? [])],
+      auth: zooKeeperAuthInfoOrder(auth ?? []),
       attachment: `${this.opts.serverId}.${this.bootNonce}.${++this.attachCounter}`,
       writeCount: 0,
       touched: true,
@@ -415,10 +445,12 @@ export class CoordinationService implements Application {
       }
       case 'getData': {
         if (r.linearizable) await this.write({ type: 'noop' }, s);
-        const res = tree.getData(r.path, auth);
+        const res = tree.readData(r.path, auth);
         if (res.err !== 0) return { err: res.err, zxid: this.lastZxidValue };
         if (r.watch) this.watches.addDataWatch(s.id, r.path);
-        return { err: 0, zxid: this.lastZxidValue, data: res.data, stat: res.stat };
+        return res.data === null
+          ? { err: 0, zxid: this.lastZxidValue, data: EMPTY_DATA, nullData: true, stat: res.stat }
+          : { err: 0, zxid: this.lastZxidValue, data: res.data, stat: res.stat };
       }
       case 'getChildren': {
         if (r.linearizable) await this.write({ type: 'noop' }, s);
@@ -440,20 +472,19 @@ export class CoordinationService implements Application {
       case 'multiRead': {
         const readResults: ReadResultItem[] = r.ops.map((op) => {
           if (op.op === 'getData') {
-            const res = tree.getData(op.path, auth);
-            return res.err !== 0 ? { err: res.err } : { err: 0, data: res.data, stat: res.stat };
+            const res = tree.readData(op.path, auth);
+            if (res.err !== 0) return { err: res.err };
+            return res.data === null ? { err: 0, data: EMPTY_DATA, nullData: true, stat: res.stat } : { err: 0, data: res.data, stat: res.stat };
           }
           const res = tree.getChildren(op.path, auth);
           return res.err !== 0 ? { err: res.err } : { err: 0, children: res.children };
         });
         return { err: 0, zxid: this.lastZxidValue, readResults };
       }
-      case 'addWatch': {
-        // ZooKeeper checks READ on an existing node before adding a persistent watch.
-        const stat = tree.exists(r.path);
-        if (stat !== null && tree.getData(r.path, auth).err === ErrorCode.NOAUTH) return { err: ErrorCode.NOAUTH, zxid: this.lastZxidValue };
+      case 'addWatch':
+        // ZooKeeper 3.8 adds the watch whatever the node's ACL (FinalRequestProcessor checks none);
+        // the READ check happens when an event fires (see apply).
         return { err: this.watches.addWatch(s.id, r.path, r.mode), zxid: this.lastZxidValue };
-      }
       case 'removeWatches':
         return { err: this.watches.removeWatches(s.id, r.path, r.watcherType), zxid: this.lastZxidValue };
       case 'checkWatches':
@@ -470,14 +501,25 @@ export class CoordinationService implements Application {
         if (r.scheme !== 'digest') return { err: ErrorCode.AUTHFAILED, zxid: this.lastZxidValue };
         const credentials = Buffer.from(r.auth).toString('utf8');
         // As ZooKeeper's DigestAuthenticationProvider: the id is everything before the first ':' (all of it without one).
-        for (const id of digestAuthIds(credentials, this.opts.tree?.superDigest)) {
-          if (!s.auth.some((a) => a.scheme === id.scheme && a.id === id.id)) s.auth.push(id);
-        }
+        this.addIds(s, digestAuthIds(credentials, this.opts.tree?.superDigest));
         return { err: 0, zxid: this.lastZxidValue };
+      }
+      case 'addVerifiedIds':
+        this.addIds(s, r.ids);
+        return { err: 0, zxid: this.lastZxidValue };
+      case 'deleteContainer': {
+        const res = await this.write({ type: 'deleteContainer', path: r.path }, s);
+        return { err: res.err, zxid: res.zxid };
       }
       case 'whoAmI':
         return { err: 0, zxid: this.lastZxidValue, clientInfo: [...s.auth] };
     }
+  }
+
+  /** ServerCnxn.addAuthInfo: a set, iterated in ZooKeeper's order (whoAmI, `auth` ACL expansion follow it). */
+  private addIds(s: LocalSession, ids: readonly AclId[]): void {
+    const fresh = ids.filter((id) => !s.auth.some((a) => a.scheme === id.scheme && a.id === id.id));
+    if (fresh.length > 0) s.auth = zooKeeperAuthInfoOrder([...s.auth, ...fresh]);
   }
 
   // ---------------------------------------------------------------- writes through the log
@@ -551,7 +593,14 @@ export class CoordinationService implements Application {
       result = { err: applied.err, zxid, ...(applied.path === undefined ? {} : { path: applied.path }), ...(applied.stat === undefined ? {} : { stat: applied.stat }), ...(applied.results === undefined ? {} : { results: applied.results }) };
       // Watch events first: a client must see the event before any response reflecting the change.
       if (applied.triggers.length > 0) {
-        for (const n of this.watches.trigger(applied.triggers)) this.sessions.get(n.sessionId)?.listener.onWatch({ type: n.type, path: n.path });
+        for (const n of this.watches.trigger(applied.triggers)) {
+          const session = this.sessions.get(n.sessionId);
+          // The watch is consumed, but the event reaches only a session that may READ the node
+          // (the parent, for NodeChildrenChanged) as it was at the change: ZooKeeper 3.8.4's
+          // CVE-2024-23944 fix, which Debian's 3.8.0-11+deb12u2 carries.
+          if (session === undefined || (n.acl !== undefined && !this.tree.permits(n.acl, Perms.READ, session.auth))) continue;
+          session.listener.onWatch({ type: n.type, path: n.path });
+        }
       }
       if (c.t.type === 'closeSession') this.endSession(c.t.sessionId, c.s !== undefined);
     }

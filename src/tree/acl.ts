@@ -1,7 +1,8 @@
 /**
- * ZooKeeper 3.8 access control: the built-in schemes (world, auth, digest, ip), the super user,
- * ACL validation and expansion on create/setACL (PrepRequestProcessor.fixupACL) and the
- * permission check every operation makes (ZooKeeperServer.checkACL).
+ * ZooKeeper 3.8 access control: the built-in schemes (world, auth, digest, ip), the `sasl` scheme
+ * of SASLAuthenticationProvider when it is configured, the super user, ACL validation and expansion
+ * on create/setACL (PrepRequestProcessor.fixupACL) and the permission check every operation makes
+ * (ZooKeeperServer.checkACL).
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode, type Acl, type AclId } from '../protocol/zookeeper.js';
@@ -12,8 +13,26 @@ export const Scheme = {
   auth: 'auth',
   digest: 'digest',
   ip: 'ip',
+  sasl: 'sasl',
   super: 'super',
 } as const;
+
+/**
+ * The authentication providers registered besides the built-in ones (ZooKeeper's
+ * `authProvider.N=` settings). Every replica must use the same, since they decide which ACLs
+ * `apply` accepts.
+ */
+export interface AuthProviders {
+  /**
+   * org.apache.zookeeper.server.auth.SASLAuthenticationProvider: `sasl:<name>` ACL ids are valid
+   * (Kerberos name syntax), match the session's sasl id of that name, and `auth` ACLs expand to
+   * sasl ids. Without it ZooKeeper knows no `sasl` scheme: such ACLs are INVALIDACL and never match.
+   */
+  readonly sasl?: boolean;
+}
+
+/** Only the built-in providers (world, digest, ip). */
+export const BUILTIN_AUTH_PROVIDERS: AuthProviders = Object.freeze({});
 
 /** The only id of the world scheme. */
 export const WORLD_ANYONE: AclId = Object.freeze({ scheme: Scheme.world, id: 'anyone' });
@@ -108,20 +127,37 @@ function isValidDigestId(id: string): boolean {
   return parts.length === 2;
 }
 
-/** How each provider decides that a session id matches an ACL id (schemes not listed have no provider). */
-const MATCHERS: Readonly<Record<string, (authId: string, aclId: string) => boolean>> = {
-  [Scheme.digest]: (authId, aclId) => authId === aclId,
-  [Scheme.ip]: (authId, aclId) => ipMatches(authId, aclId),
-};
+/**
+ * SASLAuthenticationProvider.isValid: `new KerberosName(id)` must not throw, i.e. an id containing
+ * '@' must have the form `primary[/instance]@REALM` (no further '/' or '@').
+ */
+export function isValidSaslId(id: string): boolean {
+  return !id.includes('@') || /^[^/@]*(\/[^/@]*)?@[^/@]*$/.test(id);
+}
 
-/** Which ACL ids a provider accepts (ServerAuthenticationProvider.isValid). */
-const VALIDATORS: Readonly<Record<string, (id: string) => boolean>> = {
-  [Scheme.digest]: isValidDigestId,
-  [Scheme.ip]: (id) => parseIpExpr(id) !== null,
-};
+type Matcher = (authId: string, aclId: string) => boolean;
 
-/** Schemes whose provider reports isAuthenticated(): only their ids expand an "auth" ACL (ip does not). */
-const AUTHENTICATED_SCHEMES: ReadonlySet<string> = new Set([Scheme.digest]);
+/** How each provider decides that a session id matches an ACL id (schemes without a provider never match). */
+function matcherOf(scheme: string, providers: AuthProviders): Matcher | undefined {
+  if (scheme === Scheme.digest) return (authId, aclId) => authId === aclId;
+  if (scheme === Scheme.ip) return ipMatches;
+  // SASLAuthenticationProvider.matches: the same name, or a session authenticated as "super".
+  if (scheme === Scheme.sasl && providers.sasl === true) return (authId, aclId) => authId === 'super' || authId === aclId;
+  return undefined;
+}
+
+/** Which ACL ids a provider accepts (ServerAuthenticationProvider.isValid); undefined: no provider. */
+function validatorOf(scheme: string, providers: AuthProviders): ((id: string) => boolean) | undefined {
+  if (scheme === Scheme.digest) return isValidDigestId;
+  if (scheme === Scheme.ip) return (id) => parseIpExpr(id) !== null;
+  if (scheme === Scheme.sasl && providers.sasl === true) return isValidSaslId;
+  return undefined;
+}
+
+/** Providers that report isAuthenticated(): only their ids expand an "auth" ACL (ip does not). */
+function isAuthenticatedScheme(scheme: string, providers: AuthProviders): boolean {
+  return scheme === Scheme.digest || (scheme === Scheme.sasl && providers.sasl === true);
+}
 
 function aclEquals(a: Acl, b: Acl): boolean {
   return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
@@ -136,14 +172,14 @@ function removeDuplicates(acl: readonly Acl[]): Acl[] {
 /** Result of validating an ACL list for create or setACL. */
 export type FixupResult = { readonly err: 0; readonly acl: readonly Acl[] } | { readonly err: typeof ErrorCode.INVALIDACL };
 
-function expandAuth(entry: Acl, auth: readonly AclId[]): Acl[] {
+function expandAuth(entry: Acl, auth: readonly AclId[], providers: AuthProviders): Acl[] {
   return auth
-    .filter((id) => AUTHENTICATED_SCHEMES.has(id.scheme))
+    .filter((id) => isAuthenticatedScheme(id.scheme, providers))
     .map((id) => ({ perms: entry.perms, id: { scheme: id.scheme, id: id.id } }));
 }
 
-function isValidEntry(entry: Acl): boolean {
-  const validate = VALIDATORS[entry.id.scheme];
+function isValidEntry(entry: Acl, providers: AuthProviders): boolean {
+  const validate = validatorOf(entry.id.scheme, providers);
   return validate !== undefined && validate(entry.id.id);
 }
 
@@ -152,7 +188,7 @@ function isValidEntry(entry: Acl): boolean {
  * each "auth" entry by the requester's authenticated ids (INVALIDACL if it has none), and refuse
  * ids no provider accepts (e.g. world:someone, a malformed digest or ip).
  */
-export function fixupAcl(acl: readonly Acl[], auth: readonly AclId[]): FixupResult {
+export function fixupAcl(acl: readonly Acl[], auth: readonly AclId[], providers: AuthProviders = BUILTIN_AUTH_PROVIDERS): FixupResult {
   const invalid = { err: ErrorCode.INVALIDACL } as const;
   const unique = removeDuplicates(acl);
   if (unique.length === 0) return invalid;
@@ -161,10 +197,10 @@ export function fixupAcl(acl: readonly Acl[], auth: readonly AclId[]): FixupResu
     if (entry.id.scheme === Scheme.world && entry.id.id === WORLD_ANYONE.id) {
       out.push(entry);
     } else if (entry.id.scheme === Scheme.auth) {
-      const expanded = expandAuth(entry, auth);
+      const expanded = expandAuth(entry, auth, providers);
       if (expanded.length === 0) return invalid;
       out.push(...expanded);
-    } else if (isValidEntry(entry)) {
+    } else if (isValidEntry(entry, providers)) {
       out.push(entry);
     } else {
       return invalid;
@@ -182,12 +218,18 @@ function freezeAcl(a: Acl): Acl {
  * An empty ACL and the super user pass; otherwise an entry must carry the permission and be
  * world:anyone or match one of the session's ids of the same scheme.
  */
-export function checkAcl(acl: readonly Acl[], perm: number, auth: readonly AclId[], superDigest?: string): boolean {
+export function checkAcl(
+  acl: readonly Acl[],
+  perm: number,
+  auth: readonly AclId[],
+  superDigest?: string,
+  providers: AuthProviders = BUILTIN_AUTH_PROVIDERS,
+): boolean {
   if (acl.length === 0 || isSuperUser(auth, superDigest)) return true;
   for (const entry of acl) {
     if ((entry.perms & perm) === 0) continue;
     if (entry.id.scheme === Scheme.world && entry.id.id === WORLD_ANYONE.id) return true;
-    const matches = MATCHERS[entry.id.scheme];
+    const matches = matcherOf(entry.id.scheme, providers);
     if (matches === undefined) continue;
     if (auth.some((a) => a.scheme === entry.id.scheme && matches(a.id, entry.id.id))) return true;
   }
@@ -199,4 +241,36 @@ export function redactDigests(acl: readonly Acl[]): Acl[] {
   return acl.map((a) =>
     a.id.scheme === Scheme.digest ? { perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id.replace(/:.*/s, ':x') } } : a,
   );
+}
+
+/** Java's String.hashCode (over UTF-16 code units, 32-bit wrap-around). */
+function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The jute-generated Id.hashCode: 37 * (37 * 17 + scheme.hashCode()) + id.hashCode(). */
+function javaIdHash(id: AclId): number {
+  return (Math.imul(37, (Math.imul(37, 17) + javaStringHash(id.scheme)) | 0) + javaStringHash(id.id)) | 0;
+}
+
+/** ConcurrentHashMap's first table size and the load (3/4) that doubles it. */
+const JAVA_CHM_INITIAL_BINS = 16;
+
+/**
+ * The ids in the order ZooKeeper iterates a connection's auth info, a set backed by a
+ * ConcurrentHashMap (ServerCnxn.authInfo): by hash bin, and in insertion order within a bin. whoAmI
+ * answers in this order and an `auth` ACL expands in it. Exact while the set holds fewer than 12
+ * ids (the map's first table); past that, the bins of the resized table are used, and the order
+ * inside a bin after a resize is not modelled.
+ */
+export function zooKeeperAuthInfoOrder(ids: readonly AclId[]): AclId[] {
+  let bins = JAVA_CHM_INITIAL_BINS;
+  while (ids.length >= bins - (bins >>> 2)) bins *= 2;
+  const binOf = (id: AclId): number => {
+    const h = javaIdHash(id);
+    return (h ^ (h >>> 16)) & 0x7fffffff & (bins - 1);
+  };
+  return ids.map((id, i) => ({ id, bin: binOf(id), i })).sort((a, b) => a.bin - b.bin || a.i - b.i).map((e) => e.id);
 }

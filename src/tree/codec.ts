@@ -4,6 +4,8 @@
  */
 
 const INITIAL_CAPACITY_BYTES = 256;
+/** The length that marks a null byte array (jute's -1 as an unsigned 32-bit length). */
+const NULL_BYTES_LENGTH = 0xffff_ffff;
 const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
 /** A UTF-16 code unit never takes more than 3 bytes of UTF-8 (a surrogate pair takes 4 for 2 units). */
@@ -74,6 +76,13 @@ export class ByteWriter {
     const at = this.reserve(b.length);
     this.buf.set(b, at);
     return this;
+  }
+
+  /** Bytes or null: null is the length 0xffffffff with nothing after it. */
+  nullableBytes(b: Uint8Array | null): this {
+    if (b === null) return this.u32(NULL_BYTES_LENGTH);
+    if (b.length >= NULL_BYTES_LENGTH) throw new RangeError(`byte array of ${b.length} bytes is too long to encode`);
+    return this.bytes(b);
   }
 
   /** A UTF-8 string with a u32 byte-length prefix, encoded in place (no temporary array). */
@@ -150,6 +159,14 @@ export class ByteReader {
 
   bytes(): Uint8Array {
     const n = this.u32();
+    const at = this.take(n);
+    return this.buf.slice(at, at + n);
+  }
+
+  /** What {@link ByteWriter.nullableBytes} wrote. */
+  nullableBytes(): Uint8Array | null {
+    const n = this.u32();
+    if (n === NULL_BYTES_LENGTH) return null;
     const at = this.take(n);
     return this.buf.slice(at, at + n);
   }

@@ -18,6 +18,7 @@ export {
 export { MAX_TTL_MS } from './ops.js';
 export { WatchManager, type NodeLookup, type WatchNotification, type WatchSet } from './watches.js';
 export {
+  BUILTIN_AUTH_PROVIDERS,
   checkAcl,
   digestAuthIds,
   digestId,
@@ -25,10 +26,13 @@ export {
   generateDigest,
   ipMatches,
   isSuperUser,
+  isValidSaslId,
   redactDigests,
   Scheme,
   SUPER_ID,
   WORLD_ANYONE,
+  zooKeeperAuthInfoOrder,
+  type AuthProviders,
   type FixupResult,
 } from './acl.js';
 export {

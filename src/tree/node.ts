@@ -22,7 +22,8 @@ const KIND_CODES: readonly NodeKind[] = ['persistent', 'ephemeral', 'container',
  * `2 * cversion - numChildren` (see {@link clientStat}), and the sequential suffix uses the stored value.
  */
 export interface NodeRecord {
-  readonly data: Uint8Array;
+  /** null when the node was created or set with null data (ZooKeeper keeps the null). */
+  readonly data: Uint8Array | null;
   readonly acl: readonly Acl[];
   readonly czxid: bigint;
   readonly mzxid: bigint;
@@ -45,7 +46,7 @@ export interface NodeRecord {
  */
 export function patchRecord(rec: NodeRecord, patch: Partial<NodeRecord>): NodeRecord {
   return {
-    data: patch.data ?? rec.data,
+    data: patch.data === undefined ? rec.data : patch.data,
     acl: patch.acl ?? rec.acl,
     czxid: patch.czxid ?? rec.czxid,
     mzxid: patch.mzxid ?? rec.mzxid,
@@ -104,15 +105,18 @@ export function clientStat(rec: NodeRecord, numChildren: number): Stat {
     cversion: rec.cversion * 2 - numChildren,
     aversion: rec.aversion,
     ephemeralOwner: rec.kind === 'ephemeral' ? rec.ephemeralOwner : 0n,
-    dataLength: rec.data.length,
+    dataLength: rec.data === null ? 0 : rec.data.length,
     numChildren,
     pzxid: rec.pzxid,
   };
 }
 
-/** Append the canonical encoding of (path, record). */
+/**
+ * Append the canonical encoding of (path, record). Null data is written as length 0xffffffff (jute's
+ * -1), so every encoding of a node with data is the same as in snapshot format 1.
+ */
 export function writeNode(w: ByteWriter, path: string, rec: NodeRecord): void {
-  w.string(path).bytes(rec.data).u32(rec.acl.length);
+  w.string(path).nullableBytes(rec.data).u32(rec.acl.length);
   for (const a of rec.acl) w.i32(a.perms).string(a.id.scheme).string(a.id.id);
   w.i64(rec.czxid).i64(rec.mzxid).i64(rec.pzxid).f64(rec.ctime).f64(rec.mtime);
   w.i32(rec.version).i32(rec.cversion).i32(rec.aversion);
@@ -140,7 +144,7 @@ function readKind(r: ByteReader): NodeKind {
 /** Read what {@link writeNode} wrote. */
 export function readNode(r: ByteReader): { path: string; rec: NodeRecord } {
   const path = r.string();
-  const data = r.bytes();
+  const data = r.nullableBytes();
   const acl = Object.freeze(readAcl(r));
   const czxid = r.i64();
   const mzxid = r.i64();

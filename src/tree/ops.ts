@@ -3,22 +3,28 @@
  * same order (so the same request fails with the same error), then changing the tree the way
  * DataTree does. They run inside DataTree.apply; a failed op changes nothing.
  */
-import { CreateMode, ErrorCode, EventType, Perms, type AclId, type Stat } from '../protocol/zookeeper.js';
-import { checkAcl, fixupAcl } from './acl.js';
+import { CreateMode, ErrorCode, EventType, Perms, type Acl, type AclId, type Stat } from '../protocol/zookeeper.js';
+import { checkAcl, fixupAcl, type AuthProviders } from './acl.js';
 import { clientStat, newRecord, patchRecord, type NodeKind, type NodeRecord } from './node.js';
 import { isValidPath, sequenceSuffix, SPECIAL_PATHS, splitPath } from './path.js';
 import type { NodeStore, Slot } from './store.js';
-import type { CheckOp, CreateOp, DeleteOp, MultiOp, Requester, SetAclOp, SetDataOp } from './txn.js';
+import type { CheckOp, CreateOp, DeleteContainerTxn, DeleteOp, MultiOp, Requester, SetAclOp, SetDataOp } from './txn.js';
 
 /** Largest TTL ZooKeeper accepts (EphemeralType.TTL.maxValue(): 40 bits of milliseconds, ~34 years). */
 export const MAX_TTL_MS = 0xff_ffff_ffff;
 
 const CREATE_MODES: ReadonlySet<number> = new Set(Object.values(CreateMode));
 
-/** A change a watch may fire on: the path and the event, in the order the tree made them. */
+/**
+ * A change a watch may fire on: the path, the event, and the ACL ZooKeeper checks READ against when
+ * it delivers the event (the CVE-2024-23944 fix): the node's own ACL for NodeCreated,
+ * NodeDataChanged and NodeDeleted, the parent's for NodeChildrenChanged, as they were at the change.
+ * The tree always sets it; without one an event is delivered unchecked (ZooKeeper's null ACL).
+ */
 export interface WatchTrigger {
   readonly path: string;
   readonly type: EventType;
+  readonly acl?: readonly Acl[];
 }
 
 /** Per-op outcome, as ZooKeeper's OpResult: a typed success or an ErrorResult carrying a code. */
@@ -33,6 +39,7 @@ export type OpResult =
 /** Settings that shape validation (not replicated state: every replica must use the same ones). */
 export interface TreeConfig {
   readonly superDigest: string | undefined;
+  readonly authProviders: AuthProviders;
   readonly maxDataBytes: number;
   readonly ttlNodesEnabled: boolean;
 }
@@ -52,7 +59,11 @@ export function errorResult(err: ErrorCode): OpResult {
 }
 
 function allowed(ctx: OpContext, slot: Slot, perm: number, auth: readonly AclId[]): boolean {
-  return checkAcl(slot.rec.acl, perm, auth, ctx.config.superDigest);
+  return checkAcl(slot.rec.acl, perm, auth, ctx.config.superDigest, ctx.config.authProviders);
+}
+
+function dataLength(data: Uint8Array | null): number {
+  return data === null ? 0 : data.length;
 }
 
 function versionMatches(current: number, expected: number): boolean {
@@ -85,7 +96,7 @@ function ttlValid(mode: number, ttlMs: number | undefined): boolean {
 
 /** The request-level checks of a create, before the tree is consulted. */
 function createRequestError(ctx: OpContext, req: Requester, op: CreateOp): ErrorCode | null {
-  if (op.data.length > ctx.config.maxDataBytes) return ErrorCode.BADARGUMENTS;
+  if (dataLength(op.data) > ctx.config.maxDataBytes) return ErrorCode.BADARGUMENTS;
   if (!CREATE_MODES.has(op.mode)) return ErrorCode.BADARGUMENTS;
   if (isTtlMode(op.mode) && !ctx.config.ttlNodesEnabled) return ErrorCode.UNIMPLEMENTED;
   if (!ttlValid(op.mode, op.ttlMs)) return ErrorCode.BADARGUMENTS;
@@ -99,7 +110,7 @@ export function applyCreate(ctx: OpContext, req: Requester, op: CreateOp): OpRes
   if (requestErr !== null) return errorResult(requestErr);
   const split = splitPath(op.path);
   if (split === null) return errorResult(ErrorCode.BADARGUMENTS);
-  const fixed = fixupAcl(op.acl, req.auth);
+  const fixed = fixupAcl(op.acl, req.auth, ctx.config.authProviders);
   if (fixed.err !== ErrorCode.OK) return errorResult(fixed.err);
   const parent = ctx.store.get(split.parent);
   if (parent === undefined) return errorResult(ErrorCode.NONODE);
@@ -110,7 +121,7 @@ export function applyCreate(ctx: OpContext, req: Requester, op: CreateOp): OpRes
   if (parent.rec.kind === 'ephemeral') return errorResult(ErrorCode.NOCHILDRENFOREPHEMERALS);
   const kind = kindOf(op.mode);
   const fields = {
-    data: op.data.slice(),
+    data: op.data === null ? null : op.data.slice(),
     acl: fixed.acl,
     kind,
     ephemeralOwner: kind === 'ephemeral' ? req.sessionId : 0n,
@@ -129,7 +140,7 @@ function insertNodeAt(ctx: OpContext, parentPath: string, path: string, rec: Nod
   store.insertNode(path, rec);
   store.addChild(parentPath, path.slice(path.lastIndexOf('/') + 1));
   store.replaceRecord(parentPath, patchRecord(parent.rec, { cversion: parent.rec.cversion + 1, pzxid: ctx.zxid }));
-  ctx.triggers.push({ path, type: EventType.NodeCreated }, { path: parentPath, type: EventType.NodeChildrenChanged });
+  ctx.triggers.push({ path, type: EventType.NodeCreated, acl: rec.acl }, { path: parentPath, type: EventType.NodeChildrenChanged, acl: parent.rec.acl });
 }
 
 /**
@@ -140,11 +151,12 @@ export function deleteNodeAt(ctx: OpContext, path: string): void {
   const { store } = ctx;
   const split = splitPath(path);
   const parent = split === null ? undefined : store.get(split.parent);
-  if (split === null || parent === undefined) throw new Error(`cannot unlink ${path}`);
+  const node = store.get(path);
+  if (split === null || parent === undefined || node === undefined) throw new Error(`cannot unlink ${path}`);
   store.removeChild(split.parent, split.name);
   if (ctx.zxid > parent.rec.pzxid) store.replaceRecord(split.parent, patchRecord(parent.rec, { pzxid: ctx.zxid }));
   store.removeNode(path);
-  ctx.triggers.push({ path, type: EventType.NodeDeleted }, { path: split.parent, type: EventType.NodeChildrenChanged });
+  ctx.triggers.push({ path, type: EventType.NodeDeleted, acl: node.rec.acl }, { path: split.parent, type: EventType.NodeChildrenChanged, acl: parent.rec.acl });
 }
 
 /** delete: DELETE permission on the parent; the root and /zookeeper nodes are off limits. */
@@ -174,13 +186,13 @@ function lookupForUpdate(ctx: OpContext, req: Requester, path: string, perm: num
 
 /** setData: WRITE on the node; version + 1, new mtime and mzxid. */
 export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpResult {
-  if (op.data.length > ctx.config.maxDataBytes) return errorResult(ErrorCode.BADARGUMENTS);
+  if (dataLength(op.data) > ctx.config.maxDataBytes) return errorResult(ErrorCode.BADARGUMENTS);
   const node = lookupForUpdate(ctx, req, op.path, Perms.WRITE);
   if (typeof node === 'number') return errorResult(node);
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
-  const rec = patchRecord(node.rec, { data: op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });
+  const rec = patchRecord(node.rec, { data: op.data === null ? null : op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });
   ctx.store.replaceRecord(op.path, rec);
-  ctx.triggers.push({ path: op.path, type: EventType.NodeDataChanged });
+  ctx.triggers.push({ path: op.path, type: EventType.NodeDataChanged, acl: rec.acl });
   return { type: 'setData', err: ErrorCode.OK, stat: clientStat(rec, node.children.size) };
 }
 
@@ -188,7 +200,7 @@ export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpR
 export function applySetAcl(ctx: OpContext, req: Requester, op: SetAclOp): OpResult {
   if (!ctx.store.sessions.has(req.sessionId)) return errorResult(ErrorCode.SESSIONEXPIRED);
   if (!isValidPath(op.path)) return errorResult(ErrorCode.BADARGUMENTS);
-  const fixed = fixupAcl(op.acl, req.auth);
+  const fixed = fixupAcl(op.acl, req.auth, ctx.config.authProviders);
   if (fixed.err !== ErrorCode.OK) return errorResult(fixed.err);
   const node = lookupForUpdate(ctx, req, op.path, Perms.ADMIN);
   if (typeof node === 'number') return errorResult(node);
@@ -204,6 +216,26 @@ export function applyCheck(ctx: OpContext, req: Requester, op: CheckOp): OpResul
   if (typeof node === 'number') return errorResult(node);
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
   return { type: 'check', err: ErrorCode.OK };
+}
+
+/**
+ * deleteContainer, PrepRequestProcessor's checks in order: the path must have a '/', no NUL and not be
+ * a special path (BADARGUMENTS), exist (NONODE), have no children (NOTEMPTY) and not be a session's
+ * ephemeral (BADVERSION); then it is deleted, with no ACL check (ZooKeeper's own ContainerManager
+ * sends it). A client's request always carries its header's NUL bytes, hence BADARGUMENTS.
+ */
+export function applyDeleteContainer(ctx: OpContext, txn: DeleteContainerTxn): OpResult {
+  const path = txn.path;
+  const lastSlash = path.lastIndexOf('/');
+  if (lastSlash === -1 || path.includes('\u0000') || SPECIAL_PATHS.has(path)) return errorResult(ErrorCode.BADARGUMENTS);
+  const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+  const node = ctx.store.get(path);
+  if (node === undefined) return errorResult(ErrorCode.NONODE);
+  if (node.children.size > 0) return errorResult(ErrorCode.NOTEMPTY);
+  if (node.rec.kind === 'ephemeral') return errorResult(ErrorCode.BADVERSION);
+  if (ctx.store.get(parentPath) === undefined) return errorResult(ErrorCode.NONODE);
+  deleteNodeAt(ctx, path);
+  return { type: 'delete', err: ErrorCode.OK };
 }
 
 /** One op of a multi. */

@@ -4,7 +4,7 @@
  * ```
  * magic "SKTR" · u16 format version · i64 lastZxid
  * u32 session count · per session: i64 id, f64 timeoutMs, u8 has password, string password
- * u32 node count · per node, in path order: node encoding (node.ts writeNode)
+ * u32 node count · per node, in path order: node encoding (node.ts writeNode; null data: length 0xffffffff)
  * i64 node digest · i64 session digest        (checked on load: a corrupt snapshot is refused)
  * ```
  *
@@ -15,8 +15,13 @@ import { readNode, writeNode } from './node.js';
 import { splitPath } from './path.js';
 import { NodeStore } from './store.js';
 
-/** Bump when the layout changes; older versions are refused rather than misread. */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/**
+ * Bump when the layout changes; versions not listed in {@link READABLE_SNAPSHOT_VERSIONS} are
+ * refused rather than misread. Version 2 may hold null node data (length 0xffffffff); otherwise its
+ * bytes are version 1's, so version 1 snapshots load unchanged.
+ */
+export const SNAPSHOT_FORMAT_VERSION = 2;
+const READABLE_SNAPSHOT_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 const MAGIC = new TextEncoder().encode('SKTR');
 
 function compareBigInt(a: bigint, b: bigint): number {
@@ -52,7 +57,7 @@ function readHeader(r: ByteReader): bigint {
   const magic = r.raw(MAGIC.length);
   if (!magic.every((b, i) => b === MAGIC[i])) throw new RangeError('not a statekeeper tree snapshot');
   const version = r.u16();
-  if (version !== SNAPSHOT_FORMAT_VERSION) throw new RangeError(`unsupported snapshot format version ${version}`);
+  if (!READABLE_SNAPSHOT_VERSIONS.has(version)) throw new RangeError(`unsupported snapshot format version ${version}`);
   return r.i64();
 }
 

@@ -13,13 +13,14 @@ import {
   type AclId,
   type Stat,
 } from '../protocol/zookeeper.js';
-import { checkAcl, redactDigests } from './acl.js';
+import { BUILTIN_AUTH_PROVIDERS, checkAcl, redactDigests, type AuthProviders } from './acl.js';
 import { ByteWriter } from './codec.js';
 import { builtinRecord, clientStat, hashHex, nodeHash, type NodeRecord } from './node.js';
 import {
   applyCheck,
   applyCreate,
   applyDelete,
+  applyDeleteContainer,
   applyMultiOp,
   applySetAcl,
   applySetData,
@@ -45,6 +46,8 @@ export interface DataTreeOptions {
   readonly maxDataBytes?: number;
   /** TTL nodes (ZooKeeper's zookeeper.extendedTypesEnabled); when false a TTL create is UNIMPLEMENTED. Default true. */
   readonly ttlNodesEnabled?: boolean;
+  /** Authentication providers beyond the built-in ones (`authProvider.N=` in ZooKeeper), e.g. `{ sasl: true }`. */
+  readonly authProviders?: AuthProviders;
 }
 
 /** The log entry's position and time; the only inputs `apply` takes besides the transaction. */
@@ -116,6 +119,7 @@ export class DataTree {
   constructor(options: DataTreeOptions = {}) {
     this.config = {
       superDigest: options.superDigest,
+      authProviders: options.authProviders ?? BUILTIN_AUTH_PROVIDERS,
       maxDataBytes: options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES,
       ttlNodesEnabled: options.ttlNodesEnabled ?? true,
     };
@@ -170,6 +174,8 @@ export class DataTree {
         return this.multi(ctx, txn);
       case 'reapExpired':
         return this.reap(ctx, txn);
+      case 'deleteContainer':
+        return fromOp(applyDeleteContainer(ctx, txn), ctx);
       case 'noop':
         return { err: ErrorCode.OK, triggers: NO_TRIGGERS };
       default:
@@ -219,17 +225,34 @@ export class DataTree {
     return { err: ErrorCode.OK, triggers: ctx.triggers, deleted };
   }
 
+  /**
+   * ZooKeeperServer.checkACL with this tree's super digest and authentication providers: whether
+   * `auth` holds any bit of `perm` on a node with ACL `acl`.
+   */
+  permits(acl: readonly Acl[], perm: number, auth: readonly AclId[]): boolean {
+    return checkAcl(acl, perm, auth, this.config.superDigest, this.config.authProviders);
+  }
+
   private readable(path: string, perm: number, auth: readonly AclId[]): Slot | Exclude<ErrorCode, 0> {
     const slot = this.store.get(path);
     if (slot === undefined) return ErrorCode.NONODE;
-    return checkAcl(slot.rec.acl, perm, auth, this.config.superDigest) ? slot : ErrorCode.NOAUTH;
+    return this.permits(slot.rec.acl, perm, auth) ? slot : ErrorCode.NOAUTH;
   }
 
-  /** getData: READ on the node. The data returned is a copy. */
-  getData(path: string, auth: readonly AclId[]): ReadResult<{ data: Uint8Array; stat: Stat }> {
+  /**
+   * getData: READ on the node. The data returned is a copy; null data (a node created or set with
+   * null, as ZooKeeper clients may) is returned as null.
+   */
+  readData(path: string, auth: readonly AclId[]): ReadResult<{ data: Uint8Array | null; stat: Stat }> {
     const slot = this.readable(path, Perms.READ, auth);
     if (typeof slot === 'number') return { err: slot };
-    return { err: ErrorCode.OK, data: slot.rec.data.slice(), stat: statOf(slot) };
+    return { err: ErrorCode.OK, data: slot.rec.data === null ? null : slot.rec.data.slice(), stat: statOf(slot) };
+  }
+
+  /** {@link DataTree.readData} for callers whose API has no null data: null reads as an empty array. */
+  getData(path: string, auth: readonly AclId[]): ReadResult<{ data: Uint8Array; stat: Stat }> {
+    const res = this.readData(path, auth);
+    return res.err !== ErrorCode.OK ? res : { err: ErrorCode.OK, data: res.data ?? new Uint8Array(0), stat: res.stat };
   }
 
   /** exists: the Stat or null. ZooKeeper checks no ACL for exists, so neither does this. */
@@ -259,7 +282,7 @@ export class DataTree {
   getACL(path: string, auth: readonly AclId[]): ReadResult<{ acl: Acl[]; stat: Stat }> {
     const slot = this.readable(path, Perms.READ | Perms.ADMIN, auth);
     if (typeof slot === 'number') return { err: slot };
-    const admin = checkAcl(slot.rec.acl, Perms.ADMIN, auth, this.config.superDigest);
+    const admin = this.permits(slot.rec.acl, Perms.ADMIN, auth);
     const acl = admin ? [...slot.rec.acl] : redactDigests(slot.rec.acl);
     return { err: ErrorCode.OK, acl, stat: statOf(slot) };
   }

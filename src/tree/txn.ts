@@ -15,11 +15,14 @@ export interface Requester {
   readonly auth: readonly AclId[];
 }
 
-/** create / create2 / createContainer / createTTL. `ttlMs` only with a TTL mode. */
+/**
+ * create / create2 / createContainer / createTTL. `ttlMs` only with a TTL mode. `data` may be null,
+ * as ZooKeeper's (a jute buffer of length -1): it is stored and read back as null.
+ */
 export interface CreateOp {
   readonly type: 'create';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: Uint8Array | null;
   readonly acl: readonly Acl[];
   readonly mode: CreateMode;
   readonly ttlMs?: number;
@@ -32,11 +35,11 @@ export interface DeleteOp {
   readonly version: number;
 }
 
-/** setData, conditional on `version` (-1 = any). */
+/** setData, conditional on `version` (-1 = any); null data is kept as null. */
 export interface SetDataOp {
   readonly type: 'setData';
   readonly path: string;
-  readonly data: Uint8Array;
+  readonly data: Uint8Array | null;
   readonly version: number;
 }
 
@@ -95,6 +98,17 @@ export interface ReapExpiredTxn {
   readonly paths: readonly string[];
 }
 
+/**
+ * deleteContainer (opcode 20) as ZooKeeper's PrepRequestProcessor handles it: ZooKeeper's
+ * ContainerManager issues it; a client may send it too. `path` is the string ZooKeeper reads, which
+ * for a client's request is the whole packet (header included) decoded as text, so it holds NUL
+ * characters and fails with BADARGUMENTS, as on ZooKeeper 3.8. No session or ACL check.
+ */
+export interface DeleteContainerTxn {
+  readonly type: 'deleteContainer';
+  readonly path: string;
+}
+
 /** Changes nothing but consumes a zxid (e.g. the entry a new leader commits to open its epoch). */
 export interface NoopTxn {
   readonly type: 'noop';
@@ -111,6 +125,7 @@ export type TreeTxn =
   | CheckTxn
   | MultiTxn
   | ReapExpiredTxn
+  | DeleteContainerTxn
   | NoopTxn;
 
 export type TreeTxnType = TreeTxn['type'];

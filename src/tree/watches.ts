@@ -8,15 +8,20 @@
  * the mode of an earlier one on the same path (a getData watch silently turned a persistent watch
  * into a one-shot one), which was a bug; everything else is 3.8's behaviour.
  */
-import { AddWatchMode, ErrorCode, EventType, WatcherType } from '../protocol/zookeeper.js';
+import { AddWatchMode, ErrorCode, EventType, WatcherType, type Acl } from '../protocol/zookeeper.js';
 import type { WatchTrigger } from './ops.js';
 import { ancestorsOf } from './path.js';
 
-/** A watch event to deliver to a session (KeeperState SyncConnected). */
+/**
+ * A watch event to deliver to a session (KeeperState SyncConnected). `acl` is the trigger's: the
+ * server delivers the event only if the session may READ under it (ZooKeeper 3.8.4's
+ * CVE-2024-23944 fix, in Debian's 3.8.0-11+deb12u2); the watch is consumed either way.
+ */
 export interface WatchNotification {
   readonly sessionId: bigint;
   readonly type: EventType;
   readonly path: string;
+  readonly acl?: readonly Acl[];
 }
 
 /** The watches a client re-registers after reconnecting (SetWatches2). */
@@ -113,6 +118,14 @@ class WatchTable {
     return n;
   }
 
+  /** The (session, path) pairs holding a recursive watch. */
+  recursiveEntries(): Array<[bigint, string]> {
+    const out: Array<[bigint, string]> = [];
+    if (this.recursiveCount === 0) return out;
+    for (const [path, sessions] of this.byPath) for (const [id, bits] of sessions) if ((bits & RECURSIVE) !== 0) out.push([id, path]);
+    return out;
+  }
+
   pathsOf(sessionId: bigint): string[] {
     return [...(this.bySession.get(sessionId) ?? [])];
   }
@@ -126,8 +139,9 @@ class WatchTable {
   }
 }
 
-function notify(sessions: Iterable<bigint>, type: EventType, path: string, out: WatchNotification[]): void {
-  for (const sessionId of sessions) out.push({ sessionId, type, path });
+function notify(sessions: Iterable<bigint>, trigger: WatchTrigger, out: WatchNotification[]): void {
+  const { type, path, acl } = trigger;
+  for (const sessionId of sessions) out.push(acl === undefined ? { sessionId, type, path } : { sessionId, type, path, acl });
 }
 
 function byBigInt(a: bigint, b: bigint): number {
@@ -201,21 +215,23 @@ export class WatchManager {
   }
 
   /**
-   * The notifications the tree's triggers cause, in trigger order, consuming one-shot watches.
+   * The notifications the tree's triggers cause, in trigger order, consuming one-shot watches
+   * (each carries its trigger's ACL: the caller drops those the session may not read).
    * NodeCreated and NodeDataChanged fire the data table; NodeChildrenChanged the child table;
    * NodeDeleted both, with a session that has both kinds notified once (DataTree.deleteNode).
    */
   trigger(triggers: readonly WatchTrigger[]): WatchNotification[] {
     const out: WatchNotification[] = [];
-    for (const { path, type } of triggers) {
+    for (const trigger of triggers) {
+      const { path, type } = trigger;
       if (type === EventType.NodeChildrenChanged) {
-        notify(this.childWatches.fire(path), type, path, out);
+        notify(this.childWatches.fire(path), trigger, out);
       } else if (type === EventType.NodeDeleted) {
         const fired = this.dataWatches.fire(path);
         for (const sessionId of this.childWatches.fire(path)) fired.add(sessionId);
-        notify(fired, type, path, out);
+        notify(fired, trigger, out);
       } else {
-        notify(this.dataWatches.fire(path), type, path, out);
+        notify(this.dataWatches.fire(path), trigger, out);
       }
     }
     return out;
@@ -259,27 +275,43 @@ export class WatchManager {
     return this.dataWatches.size + this.childWatches.size;
   }
 
-  /** Paths each session watches (for the wchc command), sessions ascending, paths sorted. */
-  watchesBySession(): Map<bigint, string[]> {
+  /**
+   * The watch count ZooKeeper 3.8 reports (mntr's zk_watch_count): 3.8.0's DataTree.addWatch puts a
+   * recursive watch in the child table too, so it counts there as well (once per session and path).
+   */
+  get zooKeeper38WatchCount(): number {
+    let extra = 0;
+    for (const [id, path] of this.dataWatches.recursiveEntries()) if (!this.childWatches.has(path, id)) extra++;
+    return this.watchCount + extra;
+  }
+
+  /**
+   * Paths each session watches (for the wchc command), sessions ascending, paths sorted. `table`
+   * 'data' is the data-watch table alone (getData, exists and addWatch watches), which is what
+   * ZooKeeper's wchs/wchc/wchp print; 'all' adds the child table.
+   */
+  watchesBySession(table: 'data' | 'all' = 'all'): Map<bigint, string[]> {
+    const tables = table === 'data' ? [this.dataWatches] : [this.dataWatches, this.childWatches];
     const ids = new Set<bigint>();
-    for (const table of [this.dataWatches, this.childWatches]) {
-      for (const path of table.paths) for (const id of table.sessionsOn(path)) ids.add(id);
+    for (const t of tables) {
+      for (const path of t.paths) for (const id of t.sessionsOn(path)) ids.add(id);
     }
     const out = new Map<bigint, string[]>();
-    for (const id of [...ids].sort(byBigInt)) {
-      out.set(id, [...new Set([...this.dataWatches.pathsOf(id), ...this.childWatches.pathsOf(id)])].sort());
-    }
+    for (const id of [...ids].sort(byBigInt)) out.set(id, [...new Set(tables.flatMap((t) => t.pathsOf(id)))].sort());
     return out;
   }
 
-  /** Sessions watching each path (for the wchp command), paths sorted, sessions ascending. */
-  watchesByPath(): Map<string, bigint[]> {
-    const paths = [...new Set([...this.dataWatches.paths, ...this.childWatches.paths])].sort();
+  /** Sessions watching each path (for the wchp command), paths sorted, sessions ascending; `table` as for watchesBySession. */
+  watchesByPath(table: 'data' | 'all' = 'all'): Map<string, bigint[]> {
+    const tables = table === 'data' ? [this.dataWatches] : [this.dataWatches, this.childWatches];
+    const paths = [...new Set(tables.flatMap((t) => t.paths))].sort();
     const out = new Map<string, bigint[]>();
-    for (const path of paths) {
-      const ids = new Set([...this.dataWatches.sessionsOn(path), ...this.childWatches.sessionsOn(path)]);
-      out.set(path, [...ids].sort(byBigInt));
-    }
+    for (const path of paths) out.set(path, [...new Set(tables.flatMap((t) => t.sessionsOn(path)))].sort(byBigInt));
     return out;
+  }
+
+  /** Number of (session, path) watches in the data-watch table (wchs's "Total watches"). */
+  get dataWatchCount(): number {
+    return this.dataWatches.size;
   }
 }

@@ -55,32 +55,19 @@ const createPath = fc.oneof(
 const seqPrefix = fc.constantFrom('s-', 'a/s-', 'a/x/s-');
 const slot = fc.integer({ min: 0, max: SLOTS - 1 });
 /**
- * Known divergences (reported as bugs, each pinned by a test below that fails until it is fixed):
- * while one is open the generator avoids the input that triggers it, so the property keeps
- * looking for new ones. Remove an entry once its bug is fixed.
+ * Known divergences (reported as bugs, each pinned by a `BUG (known)` test below that fails until it
+ * is fixed): while one is open, add an entry here and have the generator avoid the input that
+ * triggers it, so the property keeps looking for new ones. Remove the entry once the bug is fixed.
+ * None is open. Fixed ones keep a regression test below: null data read back as empty, watch events
+ * delivered to a session that lost READ, addWatch refused with NOAUTH.
  */
-const KNOWN_BUGS = {
-  /** create/setData with null data: ZooKeeper reads back null (length -1), statekeeper an empty array. */
-  nullDataReadsAsEmpty: true,
-  /**
-   * Watch events reach sessions that cannot READ the node (its ACL changed after the watch was
-   * set). The reference, Debian's 3.8.0-11+deb12u2 with the CVE-2024-23944 fix (upstream 3.8.4),
-   * checks READ when a watch fires and drops the event. While open, the ACL profile sets no watches.
-   */
-  watchEventsIgnoreAcl: true,
-  /**
-   * addWatch on a node the session may not read: the reference adds the watch (OK), statekeeper
-   * answers NOAUTH. While open, addWatch runs only in the world-readable profile.
-   */
-  addWatchChecksAcl: true,
-};
+const KNOWN_BUGS: Readonly<Record<string, true>> = {};
 
-const data = KNOWN_BUGS.nullDataReadsAsEmpty ? fc.constantFrom<string | null>('', 'x', 'hello') : fc.constantFrom<string | null>(null, '', 'x', 'hello');
+const data = fc.constantFrom<string | null>(null, '', 'x', 'hello');
 const version = fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 2 }) });
 /**
- * Two profiles, because of the two watch/ACL divergences above: ACLs that deny READ to someone
- * only in the profile without watches, watches (one-shot and persistent) only in the profile
- * whose ACLs let everyone read. Once those bugs are fixed, one profile with everything will do.
+ * Two profiles: every ACL, auth and watches together (watch events are filtered by READ when they
+ * fire), and watches under world-readable ACLs, where more of the runs exercise watch semantics.
  */
 interface Profile {
   readonly name: string;
@@ -90,10 +77,10 @@ interface Profile {
   readonly watches: boolean;
 }
 const ACL_PROFILE: Profile = {
-  name: 'ACLs and auth',
+  name: 'ACLs, auth and watches',
   acls: ['readOnly', 'creator', 'alice', 'bobRead', 'mixed', 'noRead', 'ipLocal'],
-  addWatch: !KNOWN_BUGS.addWatchChecksAcl && !KNOWN_BUGS.watchEventsIgnoreAcl,
-  watches: !KNOWN_BUGS.watchEventsIgnoreAcl,
+  addWatch: true,
+  watches: true,
 };
 const WATCH_PROFILE: Profile = { name: 'one-shot and persistent watches, world-readable ACLs', acls: ['readOnly', 'mixed'], addWatch: true, watches: true };
 
@@ -154,6 +141,9 @@ function sequenceOf(profile: Profile): fc.Arbitrary<DiffOp[]> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'sync'>('sync'), s: slot, path: fc.constantFrom('', 'a', 'c') }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'getAllChildrenNumber'>('getAllChildrenNumber'), s: slot, path: fc.constantFrom('', 'a', 'c') }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'getEphemerals'>('getEphemerals'), s: slot, prefix: fc.constantFrom('', 'a', 's-') }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant<'deleteContainer'>('deleteContainer'), s: slot, path: fc.constantFrom(...LEAVES, 'a') }) },
+    // whoAmI lists the session's ids in the order ZooKeeper iterates them (not normalized).
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant<'whoAmI'>('whoAmI'), s: slot }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'close'>('close'), s: slot }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant<'open'>('open'), s: slot }) },
   );
@@ -247,14 +237,21 @@ describe.skipIf(!referenceInstalled)('differential: statekeeper answers operatio
     }, RUN_BUDGET_MS * (numRuns + 10));
   }
 
-  // Each known divergence, by its smallest sequence, asserted exactly as it is today (so a change
-  // in either server shows up). Once a bug is fixed its test fails: delete the test and the
-  // KNOWN_BUGS entry above, and the generator covers the input again.
-  it('BUG (known): a node created with null data reads back as an empty array, not null', async () => {
-    const { zk, sk } = await compare([{ kind: 'create', s: 0, path: 'a', data: null, acl: 'open', mode: 0, opcode: 'create2', ttl: 0 }]);
+  // Each fixed divergence, by its smallest sequence: the reference's answer is asserted too, so a
+  // change in either server shows up. A new divergence gets a `BUG (known)` test here, asserting
+  // both answers as they are, and a KNOWN_BUGS entry, until it is fixed.
+  it('null data reads back as null, as on ZooKeeper (a known bug until the null-data fix)', async () => {
+    const { zk, sk } = await compare([
+      { kind: 'create', s: 0, path: 'a', data: null, acl: 'open', mode: 0, opcode: 'create2', ttl: 0 },
+      { kind: 'create', s: 0, path: 'b', data: 'x', acl: 'open', mode: 0, opcode: 'create', ttl: 0 },
+      { kind: 'setData', s: 1, path: 'b', data: null, version: -1 },
+      { kind: 'getData', s: 1, path: 'b', watch: false },
+      { kind: 'multiRead', s: 2, ops: [{ op: 'getData', path: 'a' }] },
+    ]);
     expect(zk.tree.find((n) => n.path.endsWith('/a'))?.data).toBeNull();
-    expect(sk.tree.find((n) => n.path.endsWith('/a'))?.data).toBe('');
-    expect(KNOWN_BUGS.nullDataReadsAsEmpty).toBe(true);
+    expect(zk.tree.find((n) => n.path.endsWith('/b'))?.data).toBeNull();
+    expect(sk).toEqual(zk);
+    expect(Object.keys(KNOWN_BUGS)).toEqual([]);
   });
 
   it('accepts digest credentials without a colon, as ZooKeeper does (refused before 4a1e949)', async () => {
@@ -266,26 +263,43 @@ describe.skipIf(!referenceInstalled)('differential: statekeeper answers operatio
     expect(sk).toEqual(zk);
   });
 
-  it('BUG (known): watch events reach a session that lost READ on the node', async () => {
+  it('drops the watch event of a session that lost READ, and the one-shot watch is spent (a known bug until the CVE-2024-23944 fix)', async () => {
     const { zk, sk } = await compare([
       { kind: 'create', s: 0, path: 'a', data: 'x', acl: 'open', mode: 0, opcode: 'create2', ttl: 0 },
       { kind: 'getData', s: 1, path: 'a', watch: true },
       { kind: 'setACL', s: 0, path: 'a', acl: 'noRead', version: 0 },
       { kind: 'setData', s: 0, path: 'a', data: 'y', version: -1 },
+      { kind: 'setACL', s: 0, path: 'a', acl: 'open', version: 1 },
+      { kind: 'setData', s: 0, path: 'a', data: 'z', version: -1 },
     ]);
     const events = (o: Observation) => (o.sessions['s1'] ?? []).filter((e) => (e as { event?: number }).event !== undefined);
     expect(events(zk)).toEqual([]);
-    expect(events(sk)).toEqual([{ event: 3, state: 3, path: expect.stringMatching(/\/a$/) }]);
-    expect(KNOWN_BUGS.watchEventsIgnoreAcl).toBe(true);
+    expect(sk).toEqual(zk);
   });
 
-  it('BUG (known): addWatch on a node the session cannot read is refused (ZooKeeper adds it)', async () => {
+  it('drops child events under a parent the session cannot read, recursive ones included', async () => {
+    const { zk, sk } = await compare([
+      { kind: 'create', s: 0, path: 'a', data: 'x', acl: 'open', mode: 0, opcode: 'create2', ttl: 0 },
+      { kind: 'getChildren', s: 1, path: 'a', watch: true },
+      { kind: 'addWatch', s: 2, path: 'a', mode: 1 },
+      { kind: 'setACL', s: 0, path: 'a', acl: 'noRead', version: -1 },
+      { kind: 'create', s: 0, path: 'a/x', data: 'x', acl: 'open', mode: 0, opcode: 'create', ttl: 0 },
+      { kind: 'create', s: 0, path: 'a/y', data: 'y', acl: 'noRead', mode: 0, opcode: 'create', ttl: 0 },
+      { kind: 'delete', s: 0, path: 'a/y', version: -1 },
+    ]);
+    const events = (o: Observation, label: string) => (o.sessions[label] ?? []).filter((e) => (e as { event?: number }).event !== undefined);
+    expect(events(zk, 's1')).toEqual([]);
+    // The recursive watch on /a sees /a/x created (its ACL is open), not /a/y (no READ on it).
+    expect(events(zk, 's2')).toEqual([{ event: 1, state: 3, path: expect.stringMatching(/\/a\/x$/) }]);
+    expect(sk).toEqual(zk);
+  });
+
+  it('addWatch on a node the session cannot read answers OK (a known bug until addWatch stopped checking ACLs)', async () => {
     const { zk, sk } = await compare([
       { kind: 'create', s: 0, path: 'a', data: 'x', acl: 'noRead', mode: 0, opcode: 'create2', ttl: 0 },
       { kind: 'addWatch', s: 1, path: 'a', mode: 0 },
     ]);
     expect(zk.sessions['s1']?.[1]).toEqual({ op: 'addWatch', err: 'OK', body: { err: 0 } });
-    expect(sk.sessions['s1']?.[1]).toEqual({ op: 'addWatch', err: 'NOAUTH' });
-    expect(KNOWN_BUGS.addWatchChecksAcl).toBe(true);
+    expect(sk).toEqual(zk);
   });
 });

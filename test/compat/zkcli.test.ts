@@ -47,6 +47,7 @@ const SESSION_ONE = [
   'getEphemerals /c',
   'getAcl /c/p',
   'addauth digest alice:secret',
+  'whoami',
   'create /c/secret s1 auth:alice:secret:cdrwa',
   'getAcl /c/secret',
   `setAcl /c/p digest:bob:${BOB_DIGEST}:r`,
@@ -85,6 +86,7 @@ const SESSION_TWO = [
   'get /c/secret',
   'getAcl /c/p',
   'addauth digest bob:pw',
+  'whoami',
   'get /c/p',
   'getAcl /c/p',
   'deleteall /c',
@@ -155,6 +157,8 @@ describe.skipIf(!referenceInstalled)('zkCli sessions: statekeeper prints what Zo
     const two = await both(SESSION_TWO);
     expect(two.sk.lines, `statekeeper output:\n${two.rawSk}`).toEqual(two.zk.lines);
     expect(two.sk.events).toEqual(two.zk.events);
+    // whoami lists the ids in ZooKeeper's hash-set order, digest users by name.
+    expect(two.zk.lines.join('\n')).toContain('Auth scheme: User\ndigest: alice\ndigest: bob\nip: 127.0.0.1');
     for (const expected of ['[p, secret, ttl, z]', 'Insufficient permission : /c/secret', 'Insufficient permission : /c/p', 's2', 'data3', "'digest,'bob:x", '[zookeeper]', 'Node does not exist: /c']) {
       expect(two.zk.lines, `reference output lacks ${JSON.stringify(expected)}:\n${two.rawZk}`).toContain(expected);
     }

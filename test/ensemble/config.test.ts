@@ -182,4 +182,72 @@ describe('zoo.cfg parsing', () => {
     expect(c.peerClients).toEqual([100, 101]);
     expect(c.warnings).toEqual([]);
   });
+
+  describe('SASL users from a JAAS file, as ZooKeeper reads them', () => {
+    const JAAS = `// ZooKeeper's own example, plus a client section the server ignores
+Server {
+       org.apache.zookeeper.server.auth.DigestLoginModule required
+       user_super="adminsecret"
+       user_bob="bob\\"secret";
+};
+Client {
+       org.apache.zookeeper.server.auth.DigestLoginModule required
+       username="bob"
+       password="bobsecret";
+};
+`;
+    const files = (extra: Record<string, string> = {}) => (p: string) => ({ '/etc/sk/jaas.conf': JAAS, ...extra })[p];
+
+    it('reads user_<name> options of the Server section (path relative to the config), the sasl provider and the super user', () => {
+      const c = parseServerConfig(
+        [
+          'dataDir=/d',
+          'java.security.auth.login.config=jaas.conf',
+          'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+          'authProvider.2=org.example.OtherProvider',
+          'superUser=super',
+        ].join('\n'),
+        { file: '/etc/sk/zoo.cfg', readFile: files() },
+      );
+      expect(c.sasl?.jaasFile).toBe('/etc/sk/jaas.conf');
+      expect(c.sasl?.section).toBe('Server');
+      expect([...(c.sasl?.users ?? [])]).toEqual([['super', 'adminsecret'], ['bob', 'bob"secret']]);
+      expect(c.sasl?.superUser).toBe('super');
+      expect(c.authProviders).toEqual({ sasl: true });
+      expect(c.warnings).toEqual(['/etc/sk/zoo.cfg:4: authProvider.2: authentication provider org.example.OtherProvider is not available in statekeeper; ignored']);
+    });
+
+    it('without the key, or with a file that has no Server section, SASL is off (as on ZooKeeper); no provider, no sasl scheme', () => {
+      const none = parseServerConfig('dataDir=/d\n', noFiles);
+      expect(none.sasl).toBeUndefined();
+      expect(none.authProviders).toEqual({});
+      const clientOnly = parseServerConfig('dataDir=/d\njava.security.auth.login.config=/j\n', { file: '/etc/sk/zoo.cfg', readFile: (p) => (p === '/j' ? 'Client { a.B required; };' : undefined) });
+      expect(clientOnly.sasl).toBeUndefined();
+      expect(clientOnly.warnings.join('\n')).toContain('/j has no Server section: SASL is off');
+      const other = parseServerConfig('dataDir=/d\njava.security.auth.login.config=/etc/sk/jaas.conf\nzookeeper.sasl.serverconfig=Client\n', { file: '/etc/sk/zoo.cfg', readFile: (p) => (p === '/etc/sk/jaas.conf' ? JAAS.replace('username="bob"', 'user_carol="c"') : undefined) });
+      expect([...(other.sasl?.users.keys() ?? [])]).toEqual(['carol']);
+    });
+
+    it.each([
+      ['a missing file', undefined, 'the JAAS file /etc/sk/jaas.conf does not exist'],
+      ['a syntax error', 'Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n user_bob="x"\n};\n', '/etc/sk/jaas.conf:4: expected an option name or ";", found "}"'],
+      ['a bare number', 'Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required user_bob=123;\n};\n', '/etc/sk/jaas.conf:2: option user_bob: a value that starts with a digit must be quoted'],
+      ['Kerberos', 'Server {\n com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true;\n};\n', 'Kerberos/GSSAPI is not implemented'],
+      ['no users', 'Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required;\n};\n', 'defines no user_<name>'],
+      ['a principal as a user (no word character in Java either)', 'Server {\n org.apache.zookeeper.server.auth.DigestLoginModule required user_bob@EXAMPLE.COM="x";\n};\n', 'jaas.conf:2: unexpected character "@"'],
+      ['a section twice', 'Server { a.B required; };\nServer { a.B required; };\n', '/etc/sk/jaas.conf:2: section Server is defined twice'],
+    ])('rejects %s naming the key and the JAAS file', (_what, jaas, reason) => {
+      const e = errorOf('dataDir=/d\njava.security.auth.login.config=/etc/sk/jaas.conf\n', (p) => (p === '/etc/sk/jaas.conf' ? jaas : undefined));
+      expect(e.key).toBe('java.security.auth.login.config');
+      expect(e.line).toBe(2);
+      expect(e.message).toContain(reason);
+    });
+
+    it('rejects a section name without a JAAS file, and a missing named section', () => {
+      expect(errorOf('dataDir=/d\nzookeeper.sasl.serverconfig=Other\n').key).toBe('zookeeper.sasl.serverconfig');
+      const e = errorOf('dataDir=/d\njava.security.auth.login.config=/etc/sk/jaas.conf\nsasl.serverconfig=Nope\n', files());
+      expect([e.key, e.line]).toEqual(['sasl.serverconfig', 3]);
+      expect(e.message).toContain('has no section Nope');
+    });
+  });
 });

@@ -8,8 +8,10 @@ import {
   generateDigest,
   ipMatches,
   isSuperUser,
+  isValidSaslId,
   redactDigests,
   SUPER_ID,
+  zooKeeperAuthInfoOrder,
 } from '../../src/tree/acl.js';
 
 const digest = (user: string, pw: string): AclId => ({ scheme: 'digest', id: digestId(user, pw) });
@@ -149,5 +151,43 @@ describe('redactDigests', () => {
       entry(Perms.ALL, 'digest', 'bob:x'),
       entry(Perms.READ, 'ip', '10.0.0.1'),
     ]);
+  });
+});
+
+describe('the sasl scheme (SASLAuthenticationProvider, registered by authProvider.N)', () => {
+  const sasl = (name: string): AclId => ({ scheme: 'sasl', id: name });
+  const providers = { sasl: true };
+
+  it('without the provider, sasl ACLs are invalid and never match, and auth does not expand to sasl ids', () => {
+    expect(fixupAcl([entry(Perms.ALL, 'sasl', 'bob')], []).err).toBe(ErrorCode.INVALIDACL);
+    expect(checkAcl([entry(Perms.ALL, 'sasl', 'bob')], Perms.READ, [sasl('bob')])).toBe(false);
+    expect(fixupAcl([entry(Perms.ALL, 'auth', '')], [sasl('bob')]).err).toBe(ErrorCode.INVALIDACL);
+  });
+
+  it('with it, names are valid unless Kerberos name parsing fails ("@" needs primary[/instance]@REALM)', () => {
+    for (const id of ['bob', 'bob/host', 'bob@EXAMPLE.COM', 'zk/host@EXAMPLE.COM', '']) expect(isValidSaslId(id), id).toBe(true);
+    for (const id of ['a@b@c', 'a/b/c@R', 'a@b/c']) expect(isValidSaslId(id), id).toBe(false);
+    expect(fixupAcl([entry(Perms.ALL, 'sasl', 'a@b@c')], [], providers).err).toBe(ErrorCode.INVALIDACL);
+  });
+
+  it('matches the same name, or a session authenticated as "super"; auth expands to sasl and digest ids, not ip', () => {
+    const acl = [entry(Perms.READ, 'sasl', 'bob')];
+    expect(checkAcl(acl, Perms.READ, [sasl('bob')], undefined, providers)).toBe(true);
+    expect(checkAcl(acl, Perms.READ, [sasl('alice')], undefined, providers)).toBe(false);
+    expect(checkAcl(acl, Perms.READ, [sasl('super')], undefined, providers)).toBe(true);
+    expect(checkAcl(acl, Perms.WRITE, [sasl('bob')], undefined, providers)).toBe(false);
+    const expanded = fixupAcl([entry(Perms.ALL, 'auth', '')], [ip('127.0.0.1'), sasl('bob'), digest('al', 'x')], providers);
+    expect(expanded).toEqual({ err: ErrorCode.OK, acl: [entry(Perms.ALL, 'sasl', 'bob'), entry(Perms.ALL, 'digest', digestId('al', 'x'))] });
+  });
+});
+
+describe('the order of a session’s ids (ZooKeeper’s auth info: a ConcurrentHashMap-backed set)', () => {
+  it('follows the hash bins of Id.hashCode, insertion order within a bin (checked against ZooKeeper 3.8 by the compat tests)', () => {
+    // Observed on ZooKeeper 3.8: whoami lists sasl:bob before ip:127.0.0.1, digest ids before ip.
+    expect(zooKeeperAuthInfoOrder([ip('127.0.0.1'), { scheme: 'sasl', id: 'bob' }]).map((a) => a.scheme)).toEqual(['sasl', 'ip']);
+    expect(zooKeeperAuthInfoOrder([ip('127.0.0.1'), digest('alice', 'secret'), digest('bob', 'pw')]).map((a) => a.id.split(':')[0])).toEqual(['alice', 'bob', '127.0.0.1']);
+    // super:"" and sasl:bob share bin 7: the first inserted stays first.
+    expect(zooKeeperAuthInfoOrder([SUPER_ID, { scheme: 'sasl', id: 'bob' }])[0]).toEqual(SUPER_ID);
+    expect(zooKeeperAuthInfoOrder([{ scheme: 'sasl', id: 'bob' }, SUPER_ID])[0]).toEqual({ scheme: 'sasl', id: 'bob' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreateMode, ErrorCode, EventType } from '../../src/protocol/zookeeper.js';
+import { CreateMode, ErrorCode, EventType, OPEN_ACL_UNSAFE } from '../../src/protocol/zookeeper.js';
 import type { MultiOp } from '../../src/tree/txn.js';
 import { Harness, bytes, createOp } from './harness.js';
 
@@ -28,10 +28,11 @@ describe('multi', () => {
   it('returns the triggers of all ops in order on success', () => {
     const h = new Harness();
     const r = h.multi([createOp('/a'), set('/a', 'x')]);
+    const open = OPEN_ACL_UNSAFE;
     expect(r.triggers).toEqual([
-      { path: '/a', type: EventType.NodeCreated },
-      { path: '/', type: EventType.NodeChildrenChanged },
-      { path: '/a', type: EventType.NodeDataChanged },
+      { path: '/a', type: EventType.NodeCreated, acl: open },
+      { path: '/', type: EventType.NodeChildrenChanged, acl: open },
+      { path: '/a', type: EventType.NodeDataChanged, acl: open },
     ]);
   });
 

@@ -284,3 +284,56 @@ describe('apply', () => {
     expect(h.apply({ type: 'reconfig' } as never).err).toBe(E.UNIMPLEMENTED);
   });
 });
+
+describe('null data (a jute buffer of length -1, which ZooKeeper keeps)', () => {
+  it('is stored and read back as null by create, setData and multi; dataLength 0; getData shows it as empty', () => {
+    const h = new Harness();
+    const created = h.apply({ type: 'create', sessionId: S1, auth: [], path: '/n', data: null, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT });
+    expect(created).toMatchObject({ err: E.OK, stat: { dataLength: 0 } });
+    expect(h.tree.readData('/n', [])).toMatchObject({ err: E.OK, data: null });
+    expect(h.tree.getData('/n', [])).toMatchObject({ err: E.OK, data: new Uint8Array(0) });
+    h.setData('/n', 'x');
+    expect(h.tree.readData('/n', [])).toMatchObject({ data: new Uint8Array([0x78]) });
+    h.apply({ type: 'setData', sessionId: S1, auth: [], path: '/n', data: null, version: -1 });
+    expect(h.tree.readData('/n', [])).toMatchObject({ err: E.OK, data: null, stat: { version: 2, dataLength: 0 } });
+    h.multi([{ type: 'create', path: '/m', data: null, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT }]);
+    expect(h.tree.readData('/m', [])).toMatchObject({ data: null });
+    // null and empty are different states (the digest tells them apart).
+    const empty = new Harness();
+    empty.apply({ type: 'create', sessionId: S1, auth: [], path: '/n', data: new Uint8Array(0), acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT });
+    const nul = new Harness();
+    nul.apply({ type: 'create', sessionId: S1, auth: [], path: '/n', data: null, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT });
+    expect(nul.tree.digest()).not.toBe(empty.tree.digest());
+    nul.tree.checkInvariants();
+  });
+});
+
+describe('deleteContainer (opcode 20, PrepRequestProcessor’s checks)', () => {
+  const dc = (h: Harness, path: string) => h.apply({ type: 'deleteContainer', path });
+
+  it('refuses a path without "/", with a NUL, or special (BADARGUMENTS); then NONODE, NOTEMPTY, BADVERSION for an ephemeral', () => {
+    const h = new Harness();
+    h.create('/c', { mode: CreateMode.CONTAINER });
+    h.create('/c/x');
+    h.create('/e', { mode: CreateMode.EPHEMERAL });
+    expect(dc(h, 'c').err).toBe(E.BADARGUMENTS);
+    expect(dc(h, '\u0000\u0000\u0000\u0001\u0000\u0000\u0000\u0014/c').err).toBe(E.BADARGUMENTS);
+    for (const special of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']) expect(dc(h, special).err).toBe(E.BADARGUMENTS);
+    expect(dc(h, '/missing').err).toBe(E.NONODE);
+    expect(dc(h, '/c').err).toBe(E.NOTEMPTY);
+    expect(dc(h, '/e').err).toBe(E.BADVERSION);
+    expect(h.tree.exists('/c')).not.toBeNull();
+  });
+
+  it('deletes an empty non-ephemeral node without an ACL check, firing the delete triggers', () => {
+    const h = new Harness();
+    h.create('/p', { acl: [{ perms: Perms.READ | Perms.CREATE, id: { scheme: 'world', id: 'anyone' } }] });
+    h.create('/p/c');
+    expect(h.delete('/p/c').err).toBe(E.NOAUTH);
+    const r = dc(h, '/p/c');
+    expect(r.err).toBe(E.OK);
+    expect(r.triggers.map((t) => [t.path, t.type])).toEqual([['/p/c', 2], ['/p', 4]]);
+    expect(h.tree.exists('/p/c')).toBeNull();
+    h.tree.checkInvariants();
+  });
+});

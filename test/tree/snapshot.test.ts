@@ -118,3 +118,27 @@ describe('ByteWriter / ByteReader', () => {
     expect(() => new ByteWriter().i64(-(1n << 63n))).not.toThrow();
   });
 });
+
+describe('snapshot format 2: null data', () => {
+  it('keeps null data apart from empty data across a round trip', () => {
+    const h = new Harness();
+    h.apply({ type: 'create', sessionId: S1, auth: [], path: '/null', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], mode: CreateMode.PERSISTENT });
+    h.create('/empty');
+    const copy = DataTree.deserialize(h.tree.serialize());
+    expect(copy.readData('/null', [])).toMatchObject({ err: ErrorCode.OK, data: null });
+    expect(copy.readData('/empty', [])).toMatchObject({ err: ErrorCode.OK, data: new Uint8Array(0) });
+    expect(copy.digest()).toBe(h.tree.digest());
+  });
+
+  it('still loads format 1 (the same bytes without null data, under version 1)', () => {
+    const h = richHarness();
+    const v2 = h.tree.serialize();
+    expect(new DataView(v2.buffer, v2.byteOffset).getUint16(4)).toBe(SNAPSHOT_FORMAT_VERSION);
+    const v1 = v2.slice();
+    new DataView(v1.buffer, v1.byteOffset).setUint16(4, 1);
+    expect(DataTree.deserialize(v1, { superDigest: digestId('super', 's') }).digest()).toBe(h.tree.digest());
+    const v3 = v2.slice();
+    new DataView(v3.buffer, v3.byteOffset).setUint16(4, 3);
+    expect(() => DataTree.deserialize(v3)).toThrow('unsupported snapshot format version 3');
+  });
+});

@@ -9,11 +9,14 @@ const B = 0xbn;
 const { NodeCreated, NodeDeleted, NodeDataChanged, NodeChildrenChanged } = EventType;
 const n = (sessionId: bigint, type: EventType, path: string): WatchNotification => ({ sessionId, type, path });
 
-/** A tree and a watch manager wired as a server would: every apply's triggers go to the watches. */
+/**
+ * A tree and a watch manager wired as a server would: every apply's triggers go to the watches.
+ * `run` leaves out the ACL each notification carries (tested on its own below).
+ */
 function fixture(): { h: Harness; w: WatchManager; run: (f: (h: Harness) => ApplyResult) => WatchNotification[] } {
   const h = new Harness();
   const w = new WatchManager();
-  return { h, w, run: (f) => w.trigger(f(h).triggers) };
+  return { h, w, run: (f) => w.trigger(f(h).triggers).map(({ sessionId, type, path }) => ({ sessionId, type, path })) };
 }
 
 describe('one-shot watches', () => {
@@ -187,6 +190,18 @@ describe('sessions and reports', () => {
     w.addDataWatch(A, '/a');
     expect(w.watchesBySession()).toEqual(new Map([[A, ['/a', '/b']], [B, ['/b']]]));
     expect(w.watchesByPath()).toEqual(new Map([['/a', [A]], ['/b', [A, B]]]));
+    // ZooKeeper's wchs/wchc/wchp show the data table only.
+    expect(w.watchesBySession('data')).toEqual(new Map([[A, ['/a']], [B, ['/b']]]));
+    expect(w.watchesByPath('data')).toEqual(new Map([['/a', [A]], ['/b', [B]]]));
+    expect([w.dataWatchCount, w.watchCount]).toEqual([2, 3]);
+  });
+
+  it('counts a recursive watch in both tables for mntr, as ZooKeeper 3.8.0 stores it (once per session and path)', () => {
+    const w = new WatchManager();
+    w.addWatch(A, '/r', AddWatchMode.PERSISTENT_RECURSIVE);
+    w.addWatch(B, '/r', AddWatchMode.PERSISTENT_RECURSIVE);
+    w.addChildWatch(B, '/r');
+    expect([w.watchCount, w.zooKeeper38WatchCount]).toEqual([3, 4]);
   });
 });
 
@@ -233,5 +248,38 @@ describe('determinism of delivery order', () => {
       { type: 'setData', path: '/a', data: new Uint8Array([1]), version: -1 },
     ]));
     expect(out).toEqual([n(A, NodeCreated, '/b'), n(A, NodeDataChanged, '/a')]);
+  });
+});
+
+describe('the ACL a notification carries (checked for READ on delivery, CVE-2024-23944)', () => {
+  const world = (perms: number) => [{ perms, id: { scheme: 'world', id: 'anyone' } }];
+  const READ_ONLY = world(1);
+  const NO_READ = world(30);
+  const READ_CREATE_DELETE = world(13);
+
+  it('is the node’s own ACL at the change, the parent’s for NodeChildrenChanged, the deleted node’s for NodeDeleted', () => {
+    const h = new Harness();
+    const w = new WatchManager();
+    h.create('/p', { acl: READ_CREATE_DELETE });
+    h.create('/p/c', { acl: NO_READ });
+    w.addDataWatch(A, '/p/c');
+    w.addChildWatch(A, '/p');
+    const set = w.trigger(h.setData('/p/c', 'x').triggers);
+    expect(set).toEqual([{ sessionId: A, type: NodeDataChanged, path: '/p/c', acl: NO_READ }]);
+    h.setAcl('/p/c', READ_ONLY);
+    w.addDataWatch(A, '/p/c');
+    const deleted = w.trigger(h.delete('/p/c').triggers);
+    expect(deleted).toEqual([
+      { sessionId: A, type: NodeDeleted, path: '/p/c', acl: READ_ONLY },
+      { sessionId: A, type: NodeChildrenChanged, path: '/p', acl: READ_CREATE_DELETE },
+    ]);
+    w.addExistsWatch(B, '/p/n');
+    expect(w.trigger(h.create('/p/n', { acl: NO_READ }).triggers)).toEqual([{ sessionId: B, type: NodeCreated, path: '/p/n', acl: NO_READ }]);
+  });
+
+  it('is absent for events without one (delivered unchecked, as ZooKeeper’s null ACL)', () => {
+    const w = new WatchManager();
+    w.addDataWatch(A, '/a');
+    expect(w.trigger([{ path: '/a', type: NodeDataChanged }])).toEqual([n(A, NodeDataChanged, '/a')]);
   });
 });

@@ -111,6 +111,9 @@ export type DiffOp =
   | { readonly kind: 'sync'; readonly s: number; readonly path: string }
   | { readonly kind: 'getAllChildrenNumber'; readonly s: number; readonly path: string }
   | { readonly kind: 'getEphemerals'; readonly s: number; readonly prefix: string }
+  /** Opcode 20 sent by a client (ZooKeeper 3.8 answers BADARGUMENTS: it reads the header into the path). */
+  | { readonly kind: 'deleteContainer'; readonly s: number; readonly path: string }
+  | { readonly kind: 'whoAmI'; readonly s: number }
   | { readonly kind: 'close'; readonly s: number }
   | { readonly kind: 'open'; readonly s: number };
 
@@ -239,6 +242,10 @@ export function requestOf(root: string, op: DiffOp, watchAllowed: (path: string,
       return { op: 'getAllChildrenNumber', path: abs(root, op.path) };
     case 'getEphemerals':
       return { op: 'getEphemerals', prefixPath: abs(root, op.prefix) };
+    case 'deleteContainer':
+      return { op: 'deleteContainer', path: abs(root, op.path) };
+    case 'whoAmI':
+      return { op: 'whoAmI' };
     case 'close':
     case 'open':
       return null;

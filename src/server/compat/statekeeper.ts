@@ -4,7 +4,7 @@
  */
 import { EmbeddedEnsemble } from '../../client/ensemble.js';
 import { ZkServer, consensusStatsProvider, silentZkLogger } from '../zk/index.js';
-import type { ZkServerLogger } from '../zk/index.js';
+import type { ZkSaslOptions, ZkServerLogger } from '../zk/index.js';
 import type { DataTreeOptions } from '../../tree/index.js';
 
 /** Bound on waiting for every node to know the leader after start. */
@@ -18,8 +18,10 @@ export interface StatekeeperZkOptions {
   /** tickTime (default 2000, as ZooKeeper's default, so session timeouts negotiate alike). */
   readonly tickMs?: number;
   readonly logger?: ZkServerLogger;
-  /** Data tree options (superDigest, maxDataBytes, ttlNodesEnabled). */
+  /** Data tree options (superDigest, maxDataBytes, ttlNodesEnabled, authProviders). */
   readonly tree?: DataTreeOptions;
+  /** SASL DIGEST-MD5 users on every server's client port. */
+  readonly sasl?: ZkSaslOptions;
 }
 
 /** A running statekeeper ensemble reachable through ZooKeeper's wire protocol. */
@@ -44,6 +46,7 @@ export async function startStatekeeperZk(options: StatekeeperZkOptions = {}): Pr
         fourLetterWords: '*',
         logger: options.logger ?? silentZkLogger,
         stats: consensusStatsProvider(s.node, { isUp: () => s.up }),
+        ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
       });
       await server.listen();
       servers.push(server);

@@ -221,6 +221,11 @@ export interface ZkCliOptions {
   readonly timeoutMs?: number;
   /** Session timeout the shell asks for (-timeout, default 30000). */
   readonly sessionTimeoutMs?: number;
+  /**
+   * JVM system properties for the shell, as zkCli.sh takes them from CLIENT_JVMFLAGS (e.g.
+   * `java.security.auth.login.config` naming a JAAS file with a `Client` section for SASL).
+   */
+  readonly systemProperties?: Readonly<Record<string, string>>;
 }
 
 /** What one zkCli run printed. */
@@ -248,6 +253,7 @@ export async function runZkCli(connectString: string, commands: readonly string[
   const args = [
     '-Xmx128m',
     '-Djava.net.preferIPv4Stack=true',
+    ...Object.entries(options.systemProperties ?? {}).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
     `${ZOOKEEPER_JAR}:${SLF4J_NOP_JAR}`,
     'org.apache.zookeeper.ZooKeeperMain',

@@ -18,6 +18,10 @@
  * | minSessionTimeout, maxSessionTimeout | ms | 2 and 20 ticks |
  * | snapCount | applied transactions between snapshots; then the logs are compacted (ZooKeeper's zookeeper.snapCount) | 100000 |
  * | DigestAuthenticationProvider.superDigest | `super:<base64 sha1>` (ZooKeeper's -Dzookeeper.… property; the `zookeeper.` prefixed form and `superDigest` are accepted too) | none |
+ * | java.security.auth.login.config | JAAS file with the SASL DIGEST-MD5 users (the JVM property ZooKeeper takes it from): its `Server` section's DigestLoginModule `user_<name>="<password>"` options | no SASL |
+ * | zookeeper.sasl.serverconfig | the JAAS section to read (`sasl.serverconfig` accepted too) | Server |
+ * | authProvider.N | `org.apache.zookeeper.server.auth.SASLAuthenticationProvider` enables the `sasl` ACL scheme; other providers are reported as ignored | none |
+ * | zookeeper.superUser | the SASL user that is also the super user (`superUser` accepted too) | none |
  * | statekeeper.myid | this server's id (else `dataDir/myid`, as ZooKeeper) | — |
  * | statekeeper.secret, statekeeper.secretFile | cluster secret authenticating peers (HMAC) | required with peers |
  * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status) | off, 0.0.0.0 |
@@ -34,6 +38,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
 import type { NodeId } from '../../protocol/ids.js';
+import type { AuthProviders } from '../../tree/index.js';
+import { DEFAULT_SERVER_SECTION, JaasError, jaasServerUsers, parseJaasConfig } from '../zk/jaas.js';
 
 /** ZooKeeper's defaults (QuorumPeerConfig, ZooKeeperServer, ServerCnxnFactory). */
 export const ZK_DEFAULT_TICK_TIME_MS = 3000;
@@ -64,6 +70,12 @@ const IGNORED_ZK_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const SUPER_DIGEST_KEYS = ['DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest', 'superDigest'];
+/** Where ZooKeeper servers are told the JAAS file (a JVM system property there, a key here). */
+export const JAAS_CONFIG_KEY = 'java.security.auth.login.config';
+const SASL_SECTION_KEYS = ['zookeeper.sasl.serverconfig', 'sasl.serverconfig'];
+const SUPER_USER_KEYS = ['zookeeper.superUser', 'superUser'];
+/** The authProvider.N class that registers the `sasl` ACL scheme. */
+export const SASL_AUTH_PROVIDER_CLASS = 'org.apache.zookeeper.server.auth.SASLAuthenticationProvider';
 
 /** A configuration problem: where it is and what is wrong. */
 export class ConfigError extends Error {
@@ -129,6 +141,10 @@ export interface ServerConfig {
   /** Log slots kept behind the newest snapshot (statekeeper.snapshotRetainSlots). */
   readonly snapshotRetainSlots: number;
   readonly superDigest?: string;
+  /** SASL DIGEST-MD5 users from the JAAS file's server section; undefined: no SASL (as ZooKeeper without one). */
+  readonly sasl?: SaslConfig;
+  /** Authentication providers from `authProvider.N` (the `sasl` ACL scheme). */
+  readonly authProviders: AuthProviders;
   /** Cluster secret; required when there are peers. */
   readonly secret?: string;
   readonly adminPort?: number;
@@ -138,6 +154,18 @@ export interface ServerConfig {
   readonly peerClients: readonly NodeId[];
   /** Keys accepted but not acted on, and unknown keys (for the node to log). */
   readonly warnings: readonly string[];
+}
+
+/** The SASL part of a configuration. */
+export interface SaslConfig {
+  /** The JAAS file read (absolute). */
+  readonly jaasFile: string;
+  /** The section the users came from. */
+  readonly section: string;
+  /** user name → password. */
+  readonly users: ReadonlyMap<string, string>;
+  /** zookeeper.superUser, if set. */
+  readonly superUser?: string;
 }
 
 export interface ParseOptions {
@@ -222,9 +250,11 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
       fail(p, 'dynamic reconfiguration files are not supported: put the server.N lines in this file');
     } else if (p.key.startsWith('group.') || p.key.startsWith('weight.')) {
       fail(p, 'hierarchical quorums are not supported: statekeeper uses majorities of the participants');
-    } else if (IGNORED_ZK_KEYS.has(p.key) || p.key.startsWith('ssl.') || p.key.startsWith('authProvider.') || p.key.startsWith('quorum.')) {
+    } else if (/^(zookeeper\.)?authProvider\./.test(p.key)) {
+      if (p.value !== SASL_AUTH_PROVIDER_CLASS) warnings.push(`${file}:${p.line}: ${p.key}: authentication provider ${p.value} is not available in statekeeper; ignored`);
+    } else if (IGNORED_ZK_KEYS.has(p.key) || p.key.startsWith('ssl.') || p.key.startsWith('quorum.')) {
       warnings.push(`${file}:${p.line}: ${p.key} is a ZooKeeper setting statekeeper does not use; ignored`);
-    } else if (!KNOWN_ZK_KEYS.has(p.key) && !SUPER_DIGEST_KEYS.includes(p.key)) {
+    } else if (!KNOWN_ZK_KEYS.has(p.key) && !SUPER_DIGEST_KEYS.includes(p.key) && !SASL_SECTION_KEYS.includes(p.key) && !SUPER_USER_KEYS.includes(p.key)) {
       warnings.push(`${file}:${p.line}: unknown key ${p.key}; ignored`);
     }
   }
@@ -258,6 +288,9 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     if (!/^super:[A-Za-z0-9+/]{27}=$/.test(p.value)) fail(p, 'must be super:<base64 of sha1("super:password")> (28 characters)');
     superDigest = p.value;
   }
+
+  const authProviders: AuthProviders = props.some((p) => /^(zookeeper\.)?authProvider\./.test(p.key) && p.value === SASL_AUTH_PROVIDER_CLASS) ? { sasl: true } : {};
+  const sasl = parseSaslSettings(byKey, fail, path, readFile, warnings, file);
 
   // Membership.
   const standalone = servers.length === 0;
@@ -370,6 +403,8 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     snapCount,
     snapshotRetainSlots,
     ...(superDigest === undefined ? {} : { superDigest }),
+    ...(sasl === undefined ? {} : { sasl }),
+    authProviders,
     ...(secret === undefined ? {} : { secret }),
     ...(adminPort === undefined ? {} : { adminPort }),
     adminAddress,
@@ -390,6 +425,59 @@ export function loadServerConfig(file: string): ServerConfig {
   return parseServerConfig(text, { file });
 }
 
+/** The one value of a setting that has several accepted names; an error if two of them are set. */
+function oneOf(byKey: ReadonlyMap<string, Property>, keys: readonly string[], fail: (p: Property, reason: string) => never): Property | undefined {
+  const set = keys.map((k) => byKey.get(k)).filter((p): p is Property => p !== undefined);
+  if (set.length > 1) fail(set[1]!, `also set as ${set[0]!.key} (line ${set[0]!.line})`);
+  return set[0];
+}
+
+/**
+ * The JAAS file's DIGEST-MD5 users (ZooKeeper reads the file named by -Djava.security.auth.login.config
+ * and, like it, runs without SASL when the file has no server section). An unreadable or malformed
+ * file is a ConfigError naming the key, the JAAS file and its line.
+ */
+function parseSaslSettings(
+  byKey: ReadonlyMap<string, Property>,
+  fail: (p: Property | string, reason: string) => never,
+  path: (p: Property) => string,
+  readFile: (path: string) => string | undefined,
+  warnings: string[],
+  file: string,
+): SaslConfig | undefined {
+  const jaasProp = byKey.get(JAAS_CONFIG_KEY);
+  const sectionProp = oneOf(byKey, SASL_SECTION_KEYS, fail);
+  const superUserProp = oneOf(byKey, SUPER_USER_KEYS, fail);
+  if (jaasProp === undefined) {
+    if (sectionProp !== undefined) fail(sectionProp, `names a JAAS section, but ${JAAS_CONFIG_KEY} (the JAAS file) is not set`);
+    if (superUserProp !== undefined) warnings.push(`${file}:${superUserProp.line}: ${superUserProp.key} has no effect without SASL users (${JAAS_CONFIG_KEY})`);
+    return undefined;
+  }
+  const jaasFile = path(jaasProp);
+  let text: string | undefined;
+  try {
+    text = readFile(jaasFile);
+  } catch (error) {
+    fail(jaasProp, `cannot read the JAAS file ${jaasFile}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (text === undefined) fail(jaasProp, `the JAAS file ${jaasFile} does not exist`);
+  const section = sectionProp?.value || DEFAULT_SERVER_SECTION;
+  let users: ReturnType<typeof jaasServerUsers>;
+  try {
+    users = jaasServerUsers(parseJaasConfig(text!), section);
+  } catch (error) {
+    if (!(error instanceof JaasError)) throw error;
+    fail(jaasProp, `${jaasFile}:${error.line}: ${error.reason}`);
+  }
+  if (users! === null) {
+    if (sectionProp !== undefined) fail(sectionProp, `the JAAS file ${jaasFile} has no section ${section}`);
+    warnings.push(`${file}:${jaasProp.line}: ${jaasFile} has no ${section} section: SASL is off (as on ZooKeeper)`);
+    return undefined;
+  }
+  const superUser = superUserProp?.value;
+  return { jaasFile, section, users: users!.users, ...(superUser === undefined || superUser === '' ? {} : { superUser }) };
+}
+
 const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
   'statekeeper.myid', 'statekeeper.secret', 'statekeeper.secretFile', 'statekeeper.adminPort', 'statekeeper.adminAddress',
   'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca', 'statekeeper.peerClients',
@@ -398,7 +486,7 @@ const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
 
 const KNOWN_ZK_KEYS: ReadonlySet<string> = new Set([
   'tickTime', 'initLimit', 'syncLimit', 'dataDir', 'dataLogDir', 'clientPort', 'clientPortAddress', 'peerType',
-  '4lw.commands.whitelist', 'maxClientCnxns', 'jute.maxbuffer', 'minSessionTimeout', 'maxSessionTimeout', 'snapCount',
+  '4lw.commands.whitelist', 'maxClientCnxns', 'jute.maxbuffer', 'minSessionTimeout', 'maxSessionTimeout', 'snapCount', JAAS_CONFIG_KEY,
 ]);
 
 function parseFourLetterWords(p: Property | undefined, fail: (p: Property, reason: string) => never): readonly string[] {

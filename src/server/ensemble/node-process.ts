@@ -157,7 +157,7 @@ export class StatekeeperServer {
       tickMs: config.tickTimeMs,
       minSessionTimeoutMs: config.minSessionTimeoutMs,
       maxSessionTimeoutMs: config.maxSessionTimeoutMs,
-      tree: config.superDigest === undefined ? {} : { superDigest: config.superDigest },
+      tree: { authProviders: config.authProviders, ...(config.superDigest === undefined ? {} : { superDigest: config.superDigest }) },
     });
     this.service = service;
   }
@@ -317,6 +317,7 @@ export class StatekeeperServer {
       maxClientCnxns: config.maxClientCnxns,
       maxFrameBytes: config.juteMaxBufferBytes,
       fourLetterWords: config.fourLetterWords,
+      ...(config.sasl === undefined ? {} : { sasl: { users: config.sasl.users, ...(config.sasl.superUser === undefined ? {} : { superUser: config.sasl.superUser }) } }),
       logger: this.logger.child({ component: 'zk' }),
       stats: this.zkStats(),
     });

@@ -37,6 +37,17 @@ import { LAST_OP_NAME, planRequest, replyOf } from './requests.js';
 import type { RequestPlan } from './requests.js';
 import { ConnectionCounters } from './stats.js';
 import type { ServerCounters } from './stats.js';
+import { DigestMd5Server, SaslError } from './digest-md5.js';
+
+/** SASL DIGEST-MD5 users, as a ZooKeeper server gets them from the JAAS `Server` section. */
+export interface ZkSaslOptions {
+  /** user name → password (the section's `user_<name>="<password>"` options). */
+  readonly users: ReadonlyMap<string, string>;
+  /** zookeeper.superUser: the SASL user that also gets the `super` id. */
+  readonly superUser?: string;
+  /** Random bytes for DIGEST-MD5 nonces (default node:crypto). */
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
@@ -51,6 +62,8 @@ export interface ConnectionHost {
   readonly maxFieldBytes: number;
   readonly sessionlessTimeoutMs: number;
   readonly maxOutstandingRequests: number;
+  /** SASL users; undefined: no SASL server on the connections (ZooKeeper without a JAAS `Server` section). */
+  readonly sasl: ZkSaslOptions | undefined;
   now(): number;
   /** False while the server cannot serve: frames are then refused (NIOServerCnxn.readLength). */
   isServing(): boolean;
@@ -78,6 +91,11 @@ interface PendingReply {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * A four-letter word's answer goes out through a BufferedWriter (8192 characters) over
+ * SendBufferWriter, each flush one sendBufferSync: one packet sent per 8192 characters or part.
+ */
+const FOUR_LETTER_WORD_CHARS_PER_PACKET = 8192;
 /** SelectionKey.OP_READ and OP_READ | OP_WRITE, as cons prints them. */
 const INTEREST_READ = 1;
 const INTEREST_READ_WRITE = 5;
@@ -105,6 +123,10 @@ export class ClientConnection implements ConnectionView {
   private lastSubmitted: Promise<unknown> = Promise.resolve();
   private isOldClient = false;
   private closeSessionRequested = false;
+  /** An auth or SASL failure: ZooKeeper stops reading (disableRecv) and closes after the reply. */
+  private authRefused = false;
+  /** This connection's DIGEST-MD5 exchange (ZooKeeper: one SaslServer per ServerCnxn), made on the first SASL packet. */
+  private saslServer: DigestMd5Server | undefined;
   /** The client closed its side; frames it sent before are still processed (see onPeerEnd). */
   private peerEnded = false;
   private sessionEnded = false;
@@ -112,6 +134,8 @@ export class ClientConnection implements ConnectionView {
   private closed = false;
   private paused = false;
   private lastActivityMs: number;
+  /** When the ConnectRequest arrived: session creation counts as a request (lop SESS) in the latency stats. */
+  private connectReceivedMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
@@ -259,6 +283,7 @@ export class ClientConnection implements ConnectionView {
       return;
     }
     this.endWith(text, 'four-letter word answered');
+    this.countSent(Math.max(1, Math.ceil(text.length / FOUR_LETTER_WORD_CHARS_PER_PACKET)));
   }
 
   // ------------------------------------------------------------------ handshake
@@ -266,6 +291,7 @@ export class ClientConnection implements ConnectionView {
   private onConnectRequest(frame: Buffer): void {
     this.counters.packetsReceived++;
     this.host.counters.packetsReceived++;
+    this.connectReceivedMs = this.host.now();
     let request: ConnectRequest;
     try {
       request = decodeConnectRequest(frame, { maxFieldBytes: this.host.maxFieldBytes });
@@ -323,6 +349,7 @@ export class ClientConnection implements ConnectionView {
       this.socket.write(
         encodeConnectResponse({ protocolVersion: 0, timeoutMs: 0, sessionId: 0n, passwd: Buffer.alloc(SESSION_PASSWORD_BYTES), readOnly: this.isOldClient ? undefined : false }),
       );
+      this.countSent(1);
       this.endAfterFlush('invalid session');
       return;
     }
@@ -344,6 +371,14 @@ export class ClientConnection implements ConnectionView {
         readOnly: this.isOldClient ? undefined : false,
       }),
     );
+    this.countSent(1); // ZooKeeper counts the ConnectResponse as a packet sent
+    if (request.sessionId === 0n) {
+      // A new session goes through ZooKeeper's request pipeline as createSession (cxid 0), whose
+      // FinalRequestProcessor updates the latency statistics with last operation SESS; a reconnect does not.
+      const now = this.host.now();
+      this.counters.recordResponse(0, service.lastZxid, 'SESS', this.connectReceivedMs, now);
+      this.host.counters.latency.add(now - this.connectReceivedMs);
+    }
     this.phase = 'open';
     this.log('info', 'session established', { sessionId: `0x${javaHex(sessionId)}`, timeoutMs: grant.timeoutMs, client: this.remote });
     this.armIdleTimer();
@@ -355,7 +390,8 @@ export class ClientConnection implements ConnectionView {
   private onRequestFrame(frame: Buffer): void {
     this.counters.packetsReceived++;
     this.host.counters.packetsReceived++;
-    if (this.closeSessionRequested) return; // nothing after closeSession is read (the connection closes)
+    // Nothing after closeSession, or after a refused auth, is read: the connection closes.
+    if (this.closeSessionRequested || this.authRefused) return;
     let header: { xid: number; type: number };
     let body: Buffer;
     try {
@@ -383,7 +419,7 @@ export class ClientConnection implements ConnectionView {
   }
 
   private dispatch(xid: number, request: WireRequest): void {
-    const plan: RequestPlan = planRequest(request);
+    const plan: RequestPlan = planRequest(request, xid);
     const entry = this.enqueue(xid, LAST_OP_NAME[request.op]);
     const service = this.host.service;
     const sessionId = this.sessionId;
@@ -397,9 +433,7 @@ export class ClientConnection implements ConnectionView {
         this.settle(entry, { xid, zxid: plan.zxid === 'none' ? -1n : service.lastZxid, err: plan.err }, undefined, plan.close ? plan.reason : null);
         return;
       case 'sasl':
-        // A 3.8 server without SASL configured has no SASL server on the connection: processSasl
-        // catches the NullPointerException and answers OK with a null token.
-        this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: null });
+        this.sasl(entry, plan.token);
         return;
       case 'auth':
         this.authenticate(entry, plan.scheme, plan.auth);
@@ -439,6 +473,7 @@ export class ClientConnection implements ConnectionView {
     const xid = entry.xid;
     const fail = (): void => {
       this.host.counters.authFailed++;
+      this.authRefused = true;
       this.log('warn', 'authentication failed', { scheme, client: this.remote });
       this.settle(entry, { xid, zxid: 0n, err: ErrorCode.AUTHFAILED }, undefined, 'authentication failed');
     };
@@ -464,6 +499,64 @@ export class ClientConnection implements ConnectionView {
           if (!this.closing) this.drainBacklog();
         }),
       (err: unknown) => this.guard(() => this.destroy('auth failed in the service', { error: String(err) }, 'warn')),
+    );
+  }
+
+  /**
+   * ZooKeeperServer.processSasl. Without SASL users the connection has no SASL server: ZooKeeper
+   * catches the NullPointerException and answers OK with a null token. With them, each token goes
+   * through this connection's DIGEST-MD5 exchange; when it completes, `sasl:<user>` (and `super` for
+   * zookeeper.superUser) joins the session's ids before the final token (rspauth) is sent. A refused
+   * token is answered AUTHFAILED with a null token (the Java client reads the token whatever the
+   * error), then ZooKeeper stops reading and closes the connection; the session lives on.
+   * SASL replies carry zxid 0. A null token closes the connection (ZooKeeper reads its length first).
+   */
+  private sasl(entry: PendingReply, token: Buffer | null): void {
+    const xid = entry.xid;
+    if (token === null) {
+      this.destroy('SASL packet without a token', {}, 'warn');
+      return;
+    }
+    const config = this.host.sasl;
+    if (config === undefined) {
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: null });
+      return;
+    }
+    this.saslServer ??= new DigestMd5Server({
+      passwordOf: (user) => config.users.get(user),
+      ...(config.randomBytes === undefined ? {} : { randomBytes: config.randomBytes }),
+    });
+    let step: ReturnType<DigestMd5Server['evaluate']>;
+    try {
+      step = this.saslServer.evaluate(token);
+    } catch (err) {
+      if (!(err instanceof SaslError)) throw err;
+      this.authRefused = true;
+      this.log('warn', 'client failed to SASL authenticate; closing the connection', { error: err.message });
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.AUTHFAILED }, { record: 'SetSASLResponse', token: null }, 'SASL authentication failed');
+      return;
+    }
+    if (!step.complete) {
+      this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: step.challenge });
+      return;
+    }
+    const ids = [{ scheme: 'sasl', id: step.username }];
+    if (config.superUser !== undefined && step.username === config.superUser) ids.push({ scheme: 'super', id: '' });
+    this.log('info', 'adding SASL authorization', { authorizationId: step.username, sessionId: `0x${javaHex(this.sessionId)}` });
+    // The ids are in before the next packet is read, as processSasl adds them inline.
+    this.holds++;
+    this.updateFlow();
+    const answer = this.host.service.submit(this.sessionId, { op: 'addVerifiedIds', ids });
+    this.lastSubmitted = answer;
+    answer.then(
+      (response) =>
+        this.guard(() => {
+          this.holds--;
+          if (response.err === ErrorCode.OK) this.settle(entry, { xid, zxid: 0n, err: ErrorCode.OK }, { record: 'SetSASLResponse', token: step.challenge });
+          else this.destroy('the session ended during SASL', { err: response.err }, 'info');
+          if (!this.closing) this.drainBacklog();
+        }),
+      (err: unknown) => this.guard(() => this.destroy('SASL failed in the service', { error: String(err) }, 'warn')),
     );
   }
 
@@ -508,8 +601,13 @@ export class ClientConnection implements ConnectionView {
   private onWatch(event: { type: number; path: string }): void {
     if (this.closing || this.phase !== 'open') return;
     this.socket.write(encodeNotification({ type: event.type, state: KeeperState.SyncConnected, path: event.path }));
-    this.counters.packetsSent++;
-    this.host.counters.packetsSent++;
+    this.countSent(1);
+  }
+
+  /** ServerCnxn.packetSent: the connection's and the server's counters. */
+  private countSent(packets: number): void {
+    this.counters.packetsSent += packets;
+    this.host.counters.packetsSent += packets;
   }
 
   private onSessionEnd(state: number): void {

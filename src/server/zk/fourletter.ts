@@ -3,8 +3,9 @@
  * and the text each command prints (org.apache.zookeeper.server.command.*), rendered from a
  * snapshot of the server so the formats can be tested without sockets.
  */
-import { hostname, platform, arch, release, userInfo, homedir, freemem, totalmem } from 'node:os';
+import { arch, endianness, homedir, hostname, release, tmpdir, type, userInfo } from 'node:os';
 import { readdirSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import type { CoordinationService } from '../../node/service.js';
 import { FOUR_LETTER_WORDS } from '../jute/index.js';
 import type { FourLetterWord } from '../jute/index.js';
@@ -21,6 +22,10 @@ export type StatEntry = readonly [key: string, value: string | number | bigint];
 export interface ConnectionView {
   /** ServerCnxn.dumpConnectionInfo: " /ip:port[ops](queued=…,recved=…,sent=…[,sid=…])". */
   describe(brief: boolean): string;
+  /** The client's address as Java prints an InetSocketAddress: "/127.0.0.1:54321". */
+  readonly remote: string;
+  /** 0 until a session is established. */
+  readonly sessionId: bigint;
   /** When the connection will be closed for silence (epoch ms). */
   readonly deadlineMs: number;
   /** Requests of the connection awaiting their reply. */
@@ -46,6 +51,8 @@ export interface FourLetterEnv {
   readonly monitorExtras: readonly StatEntry[];
   /** The rounding interval of the connection expiry queue (NIOServerCnxnFactory's sessionless timeout). */
   readonly expiryIntervalMs: number;
+  /** InetAddress.getLocalHost().getCanonicalHostName(), resolved at start ('<NA>' if the host name does not resolve). */
+  readonly canonicalHostName: string;
 }
 
 /**
@@ -154,8 +161,16 @@ function renderServerStats(env: FourLetterEnv): string {
     `Outstanding: ${outstandingOf(env)}\n` +
     `Zxid: 0x${javaHex(env.service.lastZxid)}\n` +
     `Mode: ${env.serverState}\n` +
-    `Node count: ${env.service.tree.nodeCount}\n`
+    `Node count: ${zooKeeperNodeCount(env.service)}\n`
   );
+}
+
+/**
+ * DataTree.getNodeCount: ZooKeeper's node map holds the root twice (under "" and "/"), so a fresh
+ * server reports 5 nodes for its 4 (/, /zookeeper, /zookeeper/quota, /zookeeper/config).
+ */
+export function zooKeeperNodeCount(service: CoordinationService): number {
+  return service.tree.nodeCount + 1;
 }
 
 function ephemeralsBySession(service: CoordinationService): Map<bigint, readonly string[]> {
@@ -193,8 +208,8 @@ function renderMonitor(env: FourLetterEnv): string {
     ['num_alive_connections', env.connections.length],
     ['outstanding_requests', outstandingOf(env)],
     ['uptime', Math.max(0, env.nowMs - env.startedMs)],
-    ['znode_count', service.tree.nodeCount],
-    ['watch_count', service.watches.watchCount],
+    ['znode_count', zooKeeperNodeCount(service)],
+    ['watch_count', service.watches.zooKeeper38WatchCount],
     ['ephemerals_count', ephemerals],
     ['global_sessions', service.tree.sessionIds().length],
     ['local_sessions', service.sessionCount],
@@ -209,23 +224,67 @@ function renderMonitor(env: FourLetterEnv): string {
   return entries.map(([k, v]) => `zk_${k}\t${String(v)}\n`).join('');
 }
 
-/** Environment.list, with Node.js in place of the JVM's properties. */
+/** Java's os.arch names for Node's (the JDK reports x86-64 as amd64). */
+function javaOsArch(): string {
+  const a = arch();
+  if (a === 'x64') return 'amd64';
+  if (a === 'arm64') return 'aarch64';
+  if (a === 'ia32') return 'x86';
+  if (a === 'ppc64' && endianness() === 'LE') return 'ppc64le';
+  return a;
+}
+
+/** Java's os.name: uname's system name, except macOS. */
+function javaOsName(): string {
+  const t = type();
+  return t === 'Darwin' ? 'Mac OS X' : t;
+}
+
+const BYTES_PER_MB = 1024 * 1024;
+
+/**
+ * Environment.list (EnvCommand), in its order and format. The JVM's lines (java.version, java.vendor,
+ * java.home, java.class.path, java.library.path, java.io.tmpdir, java.compiler) are replaced by their
+ * Node.js equivalents in the same place: node.version, node.execPath, os.tmpdir. The os.* and user.*
+ * values are given the way the JDK gives them (os.name "Linux", os.arch "amd64"), and os.memory.* is
+ * this process's heap as Runtime reports the JVM's: free (allocated but unused), max (the limit) and
+ * total (allocated), in whole MB.
+ */
 function renderEnvironment(env: FourLetterEnv): string {
+  const heap = process.memoryUsage();
   const entries: StatEntry[] = [
     ['zookeeper.version', env.version],
-    ['host.name', safe(() => hostname())],
+    ['host.name', env.canonicalHostName],
     ['node.version', process.version],
     ['node.execPath', process.execPath],
-    ['os.name', platform()],
-    ['os.arch', arch()],
+    ['os.tmpdir', safe(() => tmpdir())],
+    ['os.name', javaOsName()],
+    ['os.arch', javaOsArch()],
     ['os.version', release()],
     ['user.name', safe(() => userInfo().username)],
     ['user.home', safe(() => homedir())],
     ['user.dir', process.cwd()],
-    ['os.memory.free', `${Math.floor(freemem() / 1048576)}MB`],
-    ['os.memory.total', `${Math.floor(totalmem() / 1048576)}MB`],
+    ['os.memory.free', `${Math.floor((heap.heapTotal - heap.heapUsed) / BYTES_PER_MB)}MB`],
+    ['os.memory.max', `${Math.floor(getHeapStatistics().heap_size_limit / BYTES_PER_MB)}MB`],
+    ['os.memory.total', `${Math.floor(heap.heapTotal / BYTES_PER_MB)}MB`],
   ];
   return `Environment:\n${entries.map(([k, v]) => `${k}=${String(v)}\n`).join('')}`;
+}
+
+/** The host name Java's InetAddress.getLocalHost().getCanonicalHostName() gives, or '<NA>' as Environment.list. */
+export async function canonicalHostName(): Promise<string> {
+  const { lookup, lookupService } = await import('node:dns/promises');
+  let address: string;
+  try {
+    address = (await lookup(hostname())).address;
+  } catch {
+    return '<NA>';
+  }
+  try {
+    return (await lookupService(address, 0)).hostname;
+  } catch {
+    return address;
+  }
 }
 
 function safe(read: () => string): string {
@@ -237,57 +296,76 @@ function safe(read: () => string): string {
 }
 
 /**
- * WatchCommand. ZooKeeper counts the data-watch table here; statekeeper's watch manager exposes the
- * data and child tables together, so these counts include child watches.
+ * WatchCommand: ZooKeeper reports the data-watch table (DataTree.getWatchesSummary, getWatches,
+ * getWatchesByPath read dataWatches): getData, exists and addWatch watches, not getChildren ones.
+ * Sessions and paths are sorted (ZooKeeper prints them in hash order).
  */
 function renderWatches(service: CoordinationService, word: 'wchs' | 'wchc' | 'wchp'): string {
   if (word === 'wchs') {
-    const bySession = service.watches.watchesBySession();
-    const byPath = service.watches.watchesByPath();
-    return `${bySession.size} connections watching ${byPath.size} paths\nTotal watches:${service.watches.watchCount}`;
+    const bySession = service.watches.watchesBySession('data');
+    const byPath = service.watches.watchesByPath('data');
+    return `${bySession.size} connections watching ${byPath.size} paths\nTotal watches:${service.watches.dataWatchCount}`;
   }
   if (word === 'wchc') {
     let out = '';
-    for (const [id, paths] of service.watches.watchesBySession()) {
+    for (const [id, paths] of service.watches.watchesBySession('data')) {
       out += `0x${javaHex(id)}\n${paths.map((p) => `\t${p}\n`).join('')}`;
     }
     return out;
   }
   let out = '';
-  for (const [path, ids] of service.watches.watchesByPath()) {
+  for (const [path, ids] of service.watches.watchesByPath('data')) {
     out += `${path}\n${ids.map((id) => `\t0x${javaHex(id)}\n`).join('')}`;
   }
   return out;
 }
 
 /**
- * DumpCommand: sessions (as LearnerSessionTracker prints its global sessions: the service keeps
- * expiry deadlines on the leader only, privately), ephemerals (DataTree.dumpEphemerals) and the
- * connection expiry queue (NIOServerCnxnFactory.dumpConnections, ExpiryQueue.dump).
+ * ExpiryQueue.dump: "Sets (buckets)/(elements):", then per bucket in time order "N expire at <date>:"
+ * and a tab-indented line per element. Deadlines are rounded up to the next multiple of the interval
+ * (ExpiryQueue.roundToNextInterval).
+ */
+function renderExpiryQueue<T>(items: ReadonlyArray<readonly [T, number]>, intervalMs: number, line: (item: T) => string): string {
+  const interval = Math.max(1, intervalMs);
+  const buckets = new Map<number, T[]>();
+  for (const [item, deadlineMs] of items) {
+    const at = (Math.floor(deadlineMs / interval) + 1) * interval;
+    const list = buckets.get(at);
+    if (list === undefined) buckets.set(at, [item]);
+    else list.push(item);
+  }
+  let out = `Sets (${buckets.size})/(${items.length}):\n`;
+  for (const at of [...buckets.keys()].sort((a, b) => a - b)) {
+    const list = buckets.get(at) ?? [];
+    out += `${list.length} expire at ${javaDate(at)}:\n${list.map((item) => `\t${line(item)}\n`).join('')}`;
+  }
+  return out;
+}
+
+/**
+ * DumpCommand: the session tracker, DataTree.dumpEphemerals, NIOServerCnxnFactory.dumpConnections.
+ * The leader (and a standalone server) prints SessionTrackerImpl's expiry queue ("Session Sets …",
+ * deadlines in tickTime buckets); other servers print LearnerSessionTracker's "Global Sessions(n):"
+ * with each session's timeout. Connections print as NIOServerCnxn.toString: "ip: /addr:port sessionId: 0x…".
  */
 function renderDump(env: FourLetterEnv): string {
-  const tree = env.service.tree;
-  const sessions = [...tree.sessionIds()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const service = env.service;
+  const tree = service.tree;
   let out = 'SessionTracker dump:\n';
-  out += `Global Sessions(${sessions.length}):\n`;
-  for (const id of sessions) out += `0x${javaHex(id)}\t${tree.getSession(id)?.timeoutMs ?? 0}ms\n`;
+  const deadlines = service.sessionDeadlines();
+  if (deadlines !== null) {
+    out += `Session ${renderExpiryQueue([...deadlines], service.tickMs, (id) => `0x${javaHex(id)}`)}`;
+  } else {
+    const sessions = [...tree.sessionIds()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    out += `Global Sessions(${sessions.length}):\n`;
+    for (const id of sessions) out += `0x${javaHex(id)}\t${tree.getSession(id)?.timeoutMs ?? 0}ms\n`;
+  }
   out += 'ephemeral nodes dump:\n';
-  const ephemerals = ephemeralsBySession(env.service);
+  const ephemerals = ephemeralsBySession(service);
   out += `Sessions with Ephemerals (${ephemerals.size}):\n`;
   for (const [id, paths] of ephemerals) out += `0x${javaHex(id)}:\n${paths.map((p) => `\t${p}\n`).join('')}`;
   out += 'Connections dump:\n';
-  const interval = Math.max(1, env.expiryIntervalMs);
-  const buckets = new Map<number, ConnectionView[]>();
-  for (const c of env.connections) {
-    const at = (Math.floor(c.deadlineMs / interval) + 1) * interval;
-    const list = buckets.get(at);
-    if (list === undefined) buckets.set(at, [c]);
-    else list.push(c);
-  }
-  out += `Connections Sets (${buckets.size})/(${env.connections.length}):\n`;
-  for (const at of [...buckets.keys()].sort((a, b) => a - b)) {
-    const list = buckets.get(at) ?? [];
-    out += `${list.length} expire at ${javaDate(at)}:\n${list.map((c) => `\t${c.describe(false)}\n`).join('')}`;
-  }
+  const connections = env.connections.map((c) => [c, c.deadlineMs] as const);
+  out += `Connections ${renderExpiryQueue(connections, env.expiryIntervalMs, (c) => `ip: ${c.remote} sessionId: 0x${javaHex(c.sessionId)}`)}`;
   return out;
 }

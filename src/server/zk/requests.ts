@@ -5,7 +5,7 @@
  * FinalRequestProcessor do.
  */
 import type { ZkRequest as ServiceRequest, ZkResponse, ReadResultItem } from '../../node/service.js';
-import { ErrorCode, type Stat } from '../../protocol/zookeeper.js';
+import { ErrorCode, OpCode, type Stat } from '../../protocol/zookeeper.js';
 import type { OpResult } from '../../tree/index.js';
 import type { CreateOp, MultiOp } from '../../tree/txn.js';
 import type { KnownRequest, MultiResult, MultiWriteOp, ResponseBody, ZkRequest as WireRequest } from '../jute/index.js';
@@ -31,7 +31,8 @@ export type RequestPlan =
   | { readonly kind: 'ping' }
   | { readonly kind: 'closeSession' }
   | { readonly kind: 'auth'; readonly scheme: string; readonly auth: Buffer }
-  | { readonly kind: 'sasl' }
+  /** A null token makes ZooKeeper's processSasl throw (it reads the token's length first): the connection closes. */
+  | { readonly kind: 'sasl'; readonly token: Buffer | null }
   | { readonly kind: 'reply'; readonly err: number; readonly zxid: 'last' | 'none'; readonly close: boolean; readonly reason: string };
 
 /** ZooKeeper's four-letter names of the last operation of a connection (FinalRequestProcessor's lastOp). */
@@ -69,8 +70,6 @@ export const LAST_OP_NAME: { readonly [K in WireRequest['op']]: string } = {
   unknown: 'NA',
 };
 
-const EMPTY_DATA: Uint8Array = new Uint8Array(0);
-
 /** A view of the service's bytes as a Buffer, without a copy. */
 function asBuffer(data: Uint8Array | undefined): Buffer {
   if (data === undefined) return Buffer.alloc(0);
@@ -94,7 +93,7 @@ function statOf(response: ZkResponse): Stat {
  */
 function createOpOf(req: { readonly path: string; readonly data: Buffer | null; readonly acl: CreateOp['acl']; readonly flags: number }, ttl: bigint | undefined): CreateOp {
   // Number() of a TTL beyond 2^53 is no longer a safe integer, which the tree refuses as BADARGUMENTS.
-  const base = { type: 'create' as const, path: req.path, data: req.data ?? EMPTY_DATA, acl: req.acl, mode: req.flags as CreateOp['mode'] };
+  const base = { type: 'create' as const, path: req.path, data: req.data, acl: req.acl, mode: req.flags as CreateOp['mode'] };
   return ttl === undefined ? base : { ...base, ttlMs: Number(ttl) };
 }
 
@@ -109,7 +108,7 @@ function multiOpOf(op: MultiWriteOp): MultiOp {
     case 'delete':
       return { type: 'delete', path: op.path, version: op.version };
     case 'setData':
-      return { type: 'setData', path: op.path, data: op.data ?? EMPTY_DATA, version: op.version };
+      return { type: 'setData', path: op.path, data: op.data, version: op.version };
     case 'check':
       return { type: 'check', path: op.path, version: op.version };
   }
@@ -136,7 +135,7 @@ function multiResultOf(result: OpResult, requested: MultiWriteOp | undefined): M
 
 function readResultOf(item: ReadResultItem): MultiResult {
   if ('children' in item) return { op: 'getChildren', children: item.children };
-  if ('data' in item) return { op: 'getData', data: asBuffer(item.data), stat: item.stat };
+  if ('data' in item) return { op: 'getData', data: item.nullData === true ? null : asBuffer(item.data), stat: item.stat };
   return { op: 'error', err: item.err };
 }
 
@@ -147,15 +146,28 @@ function service(request: ServiceRequest, toBody: ServicePlan['toBody'], isMulti
 const headerOnly = (): undefined => undefined;
 
 /**
- * The plan for a request decoded from the wire. Pure: no IO, no state. ZooKeeper's reasons for the
- * local answers:
+ * The path ZooKeeper 3.8's PrepRequestProcessor reads from a deleteContainer request:
+ * `new String(request.request.array())`, the whole packet buffer, the RequestHeader (xid, type)
+ * included, not just the body. The header's bytes always hold NULs (the type is 0x00000014), so the
+ * path is refused as BADARGUMENTS.
+ */
+export function deleteContainerPathSeenByZooKeeper(xid: number, bodyPath: string): string {
+  const header = Buffer.alloc(8);
+  header.writeInt32BE(xid, 0);
+  header.writeInt32BE(OpCode.deleteContainer, 4);
+  return Buffer.concat([header, Buffer.from(bodyPath, 'utf8')]).toString('utf8');
+}
+
+/**
+ * The plan for a request decoded from the wire (`xid` from its header). Pure: no IO, no state.
+ * ZooKeeper's reasons for the local answers:
  * - `check` alone: UNIMPLEMENTED and close since ZOOKEEPER-2623 (3.8.5: Request.isValid is false, so
  *   UnimplementedRequestProcessor answers and closes), as for any unknown opcode;
- * - `reconfig`: RECONFIGDISABLED (reconfigEnabled defaults to false, and statekeeper has no reconfig);
- * - `deleteContainer`: ZooKeeper's ContainerManager sends it internally; the coordination service
- *   has no request for it (it reaps containers itself), so statekeeper answers UNIMPLEMENTED.
+ * - `reconfig`: RECONFIGDISABLED (reconfigEnabled defaults to false, and statekeeper has no reconfig).
+ * `deleteContainer` goes to the service as ZooKeeper would see it: BADARGUMENTS, through the log
+ * (ZooKeeper logs an error transaction for it, so it consumes a zxid), the connection kept.
  */
-export function planRequest(request: WireRequest): RequestPlan {
+export function planRequest(request: WireRequest, xid = 0): RequestPlan {
   switch (request.op) {
     case 'unknown':
       return { kind: 'reply', err: ErrorCode.UNIMPLEMENTED, zxid: 'none', close: true, reason: `unknown request type ${request.type}` };
@@ -164,7 +176,7 @@ export function planRequest(request: WireRequest): RequestPlan {
     case 'reconfig':
       return { kind: 'reply', err: ErrorCode.RECONFIGDISABLED, zxid: 'last', close: false, reason: 'reconfig is disabled' };
     case 'deleteContainer':
-      return { kind: 'reply', err: ErrorCode.UNIMPLEMENTED, zxid: 'last', close: false, reason: 'deleteContainer is internal to the server' };
+      return service({ op: 'deleteContainer', path: deleteContainerPathSeenByZooKeeper(xid, request.path) }, headerOnly);
     case 'ping':
       return { kind: 'ping' };
     case 'closeSession':
@@ -172,13 +184,14 @@ export function planRequest(request: WireRequest): RequestPlan {
     case 'auth':
       return { kind: 'auth', scheme: request.scheme, auth: request.auth ?? Buffer.alloc(0) };
     case 'sasl':
-      return { kind: 'sasl' };
+      return { kind: 'sasl', token: request.token };
     default:
       return planServiceRequest(request);
   }
 }
 
 type ServiceBound = Exclude<KnownRequest, { op: 'check' | 'reconfig' | 'deleteContainer' | 'ping' | 'closeSession' | 'auth' | 'sasl' }>;
+
 
 function planServiceRequest(request: ServiceBound): ServicePlan {
   switch (request.op) {
@@ -194,9 +207,13 @@ function planServiceRequest(request: ServiceBound): ServicePlan {
     case 'exists':
       return service({ op: 'exists', path: request.path, watch: request.watch }, (r) => ({ record: 'ExistsResponse', stat: statOf(r) }));
     case 'getData':
-      return service({ op: 'getData', path: request.path, watch: request.watch }, (r) => ({ record: 'GetDataResponse', data: asBuffer(r.data), stat: statOf(r) }));
+      return service({ op: 'getData', path: request.path, watch: request.watch }, (r) => ({
+        record: 'GetDataResponse',
+        data: r.nullData === true ? null : asBuffer(r.data),
+        stat: statOf(r),
+      }));
     case 'setData':
-      return service({ op: 'setData', path: request.path, data: request.data ?? EMPTY_DATA, version: request.version }, (r) => ({ record: 'SetDataResponse', stat: statOf(r) }));
+      return service({ op: 'setData', path: request.path, data: request.data, version: request.version }, (r) => ({ record: 'SetDataResponse', stat: statOf(r) }));
     case 'getACL':
       return service({ op: 'getACL', path: request.path }, (r) => ({ record: 'GetACLResponse', acl: required(r.acl, 'an ACL'), stat: statOf(r) }));
     case 'setACL':
@@ -255,12 +272,21 @@ function planServiceRequest(request: ServiceBound): ServicePlan {
     case 'whoAmI':
       return service({ op: 'whoAmI' }, (r) => ({
         record: 'WhoAmIResponse',
-        clientInfo: required(r.clientInfo, 'client info').map((id) => ({ authScheme: id.scheme, user: id.id })),
+        clientInfo: required(r.clientInfo, 'client info').map((id) => ({ authScheme: id.scheme, user: whoAmIUser(id) })),
       }));
   }
 }
 
-function createRequestFields(op: CreateOp): { path: string; data: Uint8Array; acl: CreateOp['acl']; mode: number; ttlMs?: number } {
+/**
+ * AuthUtil.getClientInfos: the user a provider names for an id. DigestAuthenticationProvider gives
+ * the part before the first ':' (not the hash); ip and sasl give the id; `super` has no provider ("").
+ */
+export function whoAmIUser(id: { readonly scheme: string; readonly id: string }): string {
+  if (id.scheme === 'digest') return id.id.split(':')[0]!;
+  return id.id;
+}
+
+function createRequestFields(op: CreateOp): { path: string; data: Uint8Array | null; acl: CreateOp['acl']; mode: number; ttlMs?: number } {
   return op.ttlMs === undefined
     ? { path: op.path, data: op.data, acl: op.acl, mode: op.mode }
     : { path: op.path, data: op.data, acl: op.acl, mode: op.mode, ttlMs: op.ttlMs };

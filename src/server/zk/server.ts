@@ -9,9 +9,10 @@ import type { Server, Socket } from 'node:net';
 import type { CoordinationService } from '../../node/service.js';
 import type { FourLetterWord } from '../jute/index.js';
 import { ClientConnection } from './connection.js';
-import type { ConnectionHost } from './connection.js';
+import type { ConnectionHost, ZkSaslOptions } from './connection.js';
 import { plainAddress } from './format.js';
-import { notWhitelistedReply, parseFourLetterWhitelist, renderFourLetterWord } from './fourletter.js';
+import { hostname } from 'node:os';
+import { canonicalHostName, notWhitelistedReply, parseFourLetterWhitelist, renderFourLetterWord } from './fourletter.js';
 import type { FourLetterEnv, StatEntry } from './fourletter.js';
 import {
   DEFAULT_CLIENT_PORT,
@@ -65,6 +66,11 @@ export interface ZkServerOptions {
   readonly maxOutstandingRequests?: number;
   /** Wall clock in ms (default Date.now). */
   readonly now?: () => number;
+  /**
+   * SASL DIGEST-MD5 users (ZooKeeper's JAAS `Server` section with DigestLoginModule). Undefined:
+   * SASL packets are answered as by a ZooKeeper without SASL configured.
+   */
+  readonly sasl?: ZkSaslOptions;
 }
 
 const STANDALONE: ZkStatsProvider = Object.freeze({ serverState: () => 'standalone' });
@@ -87,6 +93,8 @@ export class ZkServer {
   private server: Server | undefined;
   private nextConnectionId = 1;
   private startedMs: number;
+  /** For envi's host.name; the plain host name until the lookup (started by the constructor) answers. */
+  private hostName = hostname();
   private closed = false;
 
   constructor(options: ZkServerOptions) {
@@ -102,6 +110,9 @@ export class ZkServer {
     this.stats = options.stats ?? STANDALONE;
     this.now = options.now ?? Date.now;
     this.startedMs = this.now();
+    void canonicalHostName().then((name) => {
+      this.hostName = name;
+    });
     const self = this;
     this.host = {
       service: this.service,
@@ -110,6 +121,7 @@ export class ZkServer {
       maxFrameBytes: this.maxFrameBytes,
       sessionlessTimeoutMs: options.sessionlessTimeoutMs ?? DEFAULT_SESSIONLESS_TIMEOUT_MS,
       maxOutstandingRequests: options.maxOutstandingRequests ?? DEFAULT_MAX_OUTSTANDING_REQUESTS,
+      sasl: options.sasl,
       now: () => self.now(),
       isServing: () => self.isServing(),
       maxFieldBytes: 2 * this.maxFrameBytes,
@@ -258,6 +270,7 @@ export class ZkServer {
       conf,
       monitorExtras: stats.monitorValues?.() ?? [],
       expiryIntervalMs: this.host.sessionlessTimeoutMs,
+      canonicalHostName: this.hostName,
     };
   }
 }

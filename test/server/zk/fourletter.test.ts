@@ -43,7 +43,8 @@ describe('four-letter words (whitelist "*")', () => {
     );
     const mode = node().node.isActiveLeader ? 'leader' : 'follower';
     expect(text).toContain(`Mode: ${mode}\n`);
-    expect(text).toContain(`Node count: ${node().service.tree.nodeCount}\n`);
+    // ZooKeeper's node map holds the root twice ("" and "/"): a fresh server says 5 for its 4 nodes.
+    expect(text).toContain(`Node count: ${node().service.tree.nodeCount + 1}\n`);
     // What version parsers read: the part before the first '-'.
     expect(/^Zookeeper version: ([^-\n]+)/.exec(text)?.[1]).toBe('3.8.0');
   });
@@ -79,7 +80,7 @@ describe('four-letter words (whitelist "*")', () => {
     for (const key of ['zk_max_latency', 'zk_min_latency', 'zk_packets_received', 'zk_packets_sent', 'zk_num_alive_connections', 'zk_outstanding_requests', 'zk_uptime', 'zk_watch_count', 'zk_ephemerals_count']) {
       expect(values.get(key), key).toMatch(/^\d+$/);
     }
-    expect(Number(values.get('zk_znode_count'))).toBe(node().service.tree.nodeCount);
+    expect(Number(values.get('zk_znode_count'))).toBe(node().service.tree.nodeCount + 1);
     expect(Number(values.get('zk_global_sessions'))).toBe(node().service.tree.sessionIds().length);
     expect(Number(values.get('zk_num_alive_connections'))).toBeGreaterThanOrEqual(2);
   });
@@ -92,30 +93,52 @@ describe('four-letter words (whitelist "*")', () => {
     expect(text).toContain(`serverId=${node().id}\n`);
   });
 
-  it('envi: Environment with zookeeper.version first', async () => {
+  it('envi: Environment with zookeeper.version first, Node.js in place of the JVM, heap sizes as the JVM reports them', async () => {
     const text = await fourLetterWord(port(), 'envi');
     expect(text.startsWith('Environment:\nzookeeper.version=3.8.0-statekeeper-0.1.0\n')).toBe(true);
-    expect(text).toMatch(/\nhost\.name=.+\n/);
+    const keys = text.trimEnd().split('\n').slice(1).map((l) => l.split('=')[0]);
+    expect(keys).toEqual([
+      'zookeeper.version', 'host.name', 'node.version', 'node.execPath', 'os.tmpdir', 'os.name', 'os.arch', 'os.version',
+      'user.name', 'user.home', 'user.dir', 'os.memory.free', 'os.memory.max', 'os.memory.total',
+    ]);
+    expect(text).toMatch(/\nos\.memory\.free=\d+MB\nos\.memory\.max=\d+MB\nos\.memory\.total=\d+MB\n$/);
+    expect(text).toContain(`\nnode.version=${process.version}\n`);
   });
 
-  it('wchs, wchc and wchp describe the watches', async () => {
+  it('wchs, wchc and wchp describe the data watches (ZooKeeper leaves getChildren watches out)', async () => {
     await ok(call<string>((cb) => client.create('/watched-4lw', null, nzk.ACL.OPEN_ACL_UNSAFE, nzk.CreateMode.PERSISTENT, cb)));
     await ok(call2<Buffer | null, NzkStat>((cb) => client.getData('/watched-4lw', () => undefined, cb)));
+    await ok(call<string[]>((cb) => client.getChildren('/watched-4lw', () => undefined, cb)));
+    await ok(call<string[]>((cb) => client.getChildren('/', () => undefined, cb)));
     const sid = hex(sessionIdOf(client));
-    expect(await fourLetterWord(port(), 'wchs')).toMatch(/^\d+ connections watching \d+ paths\nTotal watches:\d+\n$/);
+    const watches = node().service.watches;
+    const wchs = await fourLetterWord(port(), 'wchs');
+    expect(wchs).toBe(`${watches.watchesBySession('data').size} connections watching ${watches.watchesByPath('data').size} paths\nTotal watches:${watches.dataWatchCount}\n`);
+    expect(watches.watchCount).toBeGreaterThan(watches.dataWatchCount);
     expect(await fourLetterWord(port(), 'wchc')).toContain(`0x${sid}\n\t/watched-4lw\n`);
     expect(await fourLetterWord(port(), 'wchp')).toContain(`/watched-4lw\n\t0x${sid}\n`);
+    expect(await fourLetterWord(port(), 'wchp')).not.toMatch(/^\/\n/m);
   });
 
   it('dump: sessions, ephemerals and the connection expiry queue', async () => {
     await ok(call<string>((cb) => client.create('/eph-4lw', null, nzk.ACL.OPEN_ACL_UNSAFE, nzk.CreateMode.EPHEMERAL, cb)));
     const sid = hex(sessionIdOf(client));
-    const text = await fourLetterWord(port(), 'dump');
-    expect(text.startsWith('SessionTracker dump:\nGlobal Sessions(')).toBe(true);
-    expect(text).toContain(`\n0x${sid}\t1500ms\n`);
+    const dump = async (i: number) => fourLetterWord(cluster.servers[i]!.port, 'dump');
+    const leader = cluster.ensemble.servers.findIndex((s) => s.node.isActiveLeader);
+    const follower = leader === 0 ? 1 : 0;
+    // The leader prints SessionTrackerImpl's expiry queue (deadlines in tickTime buckets) ...
+    const leading = await dump(leader);
+    expect(leading).toMatch(/^SessionTracker dump:\nSession Sets \(\d+\)\/\(\d+\):\n\d+ expire at \w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}:\n\t0x/);
+    expect(leading).toContain(`\t0x${sid}\n`);
+    // ... a follower LearnerSessionTracker's list with timeouts.
+    const following = await dump(follower);
+    expect(following.startsWith('SessionTracker dump:\nGlobal Sessions(')).toBe(true);
+    expect(following).toContain(`\n0x${sid}\t1500ms\n`);
+    const text = await dump(0);
     expect(text).toContain(`ephemeral nodes dump:\nSessions with Ephemerals (`);
     expect(text).toContain(`\n0x${sid}:\n\t/eph-4lw\n`);
-    expect(text).toMatch(/\nConnections dump:\nConnections Sets \(\d+\)\/\(\d+\):\n\d+ expire at \w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}:\n\t \/127\.0\.0\.1/);
+    expect(text).toMatch(/\nConnections dump:\nConnections Sets \(\d+\)\/\(\d+\):\n\d+ expire at \w{3} \w{3} \d{2} \d{2}:\d{2}:\d{2} UTC \d{4}:\n\tip: \/127\.0\.0\.1:\d+ sessionId: 0x/);
+    expect(text).toContain(` sessionId: 0x${sid}\n`);
   });
 
   it('srst and crst reset the server and connection statistics', async () => {

@@ -8,6 +8,7 @@ import { ZkServer, consensusStatsProvider } from '../../../src/server/zk/index.j
 import type { ZkServerLogger, ZkServerOptions } from '../../../src/server/zk/index.js';
 import { encodeConnectRequest, decodeConnectResponse, FrameSplitter } from '../../../src/server/jute/index.js';
 import type { ConnectResponse } from '../../../src/server/jute/index.js';
+import type { DataTreeOptions } from '../../../src/tree/index.js';
 
 export interface LogLine {
   readonly level: string;
@@ -43,8 +44,8 @@ export interface Cluster {
 }
 
 /** Starts a 3-node ensemble and a ZkServer on each node, once every node knows the leader. */
-export async function startCluster(options: { tickMs?: number; zk?: Partial<ZkServerOptions> } = {}): Promise<Cluster> {
-  const ensemble = await EmbeddedEnsemble.start({ nodes: 3, tickMs: options.tickMs ?? 100 });
+export async function startCluster(options: { tickMs?: number; zk?: Partial<ZkServerOptions>; tree?: DataTreeOptions } = {}): Promise<Cluster> {
+  const ensemble = await EmbeddedEnsemble.start({ nodes: 3, tickMs: options.tickMs ?? 100, ...(options.tree === undefined ? {} : { tree: options.tree }) });
   const logger = collectingLogger();
   const servers: ZkServer[] = [];
   for (const s of ensemble.servers) {

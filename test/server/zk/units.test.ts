@@ -35,9 +35,13 @@ describe('request plans', () => {
     for (const op of [...REQUEST_OPS, 'unknown' as const]) expect(LAST_OP_NAME[op], op).toMatch(/^[A-Z0-9]{2,6}$/);
   });
 
-  it('create takes its mode from the flags; only createTTL carries a TTL; null data is empty', () => {
+  it('create takes its mode from the flags; only createTTL carries a TTL; null data stays null', () => {
     const create = servicePlan({ op: 'create', path: '/a', data: null, acl: OPEN_ACL_UNSAFE, flags: CreateMode.PERSISTENT_WITH_TTL });
-    expect(create.request).toEqual({ op: 'create', path: '/a', data: new Uint8Array(0), acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT_WITH_TTL });
+    expect(create.request).toEqual({ op: 'create', path: '/a', data: null, acl: OPEN_ACL_UNSAFE, mode: CreateMode.PERSISTENT_WITH_TTL });
+    const getData = servicePlan({ op: 'getData', path: '/a', watch: false });
+    const stat = { czxid: 1n, mzxid: 1n, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, dataLength: 0, numChildren: 0, pzxid: 1n };
+    expect(getData.toBody({ err: 0, zxid: 1n, data: new Uint8Array(0), nullData: true, stat })).toEqual({ record: 'GetDataResponse', data: null, stat });
+    expect(getData.toBody({ err: 0, zxid: 1n, data: new Uint8Array(0), stat })).toEqual({ record: 'GetDataResponse', data: Buffer.alloc(0), stat });
     const ttl = servicePlan({ op: 'createTTL', path: '/t', data: Buffer.from('x'), acl: OPEN_ACL_UNSAFE, flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 5000n });
     expect(ttl.request).toMatchObject({ op: 'create', mode: CreateMode.PERSISTENT_WITH_TTL, ttlMs: 5000 });
     const container = servicePlan({ op: 'createContainer', path: '/c', data: null, acl: OPEN_ACL_UNSAFE, flags: CreateMode.CONTAINER });
@@ -100,10 +104,12 @@ describe('request plans', () => {
     expect(planRequest({ op: 'unknown', type: 77, body: Buffer.alloc(0) })).toMatchObject({ kind: 'reply', err: ErrorCode.UNIMPLEMENTED, zxid: 'none', close: true });
     expect(planRequest({ op: 'check', path: '/', version: 1 })).toMatchObject({ kind: 'reply', err: ErrorCode.UNIMPLEMENTED, close: true });
     expect(planRequest({ op: 'reconfig', joiningServers: null, leavingServers: null, newMembers: null, curConfigId: 0n })).toMatchObject({ kind: 'reply', err: ErrorCode.RECONFIGDISABLED, close: false });
-    expect(planRequest({ op: 'deleteContainer', path: '/c' })).toMatchObject({ kind: 'reply', err: ErrorCode.UNIMPLEMENTED, close: false });
+    // deleteContainer goes through the log as ZooKeeper reads it: the packet with its header, NULs and all.
+    const deleteContainer = planRequest({ op: 'deleteContainer', path: '/c' }, 7);
+    expect(deleteContainer).toMatchObject({ kind: 'service', request: { op: 'deleteContainer', path: '\u0000\u0000\u0000\u0007\u0000\u0000\u0000\u0014/c' } });
     expect(planRequest({ op: 'ping' }).kind).toBe('ping');
     expect(planRequest({ op: 'closeSession' }).kind).toBe('closeSession');
-    expect(planRequest({ op: 'sasl', token: null }).kind).toBe('sasl');
+    expect(planRequest({ op: 'sasl', token: null })).toEqual({ kind: 'sasl', token: null });
     expect(planRequest({ op: 'auth', type: 0, scheme: 'digest', auth: null })).toEqual({ kind: 'auth', scheme: 'digest', auth: Buffer.alloc(0) });
   });
 
