@@ -1,0 +1,135 @@
+/**
+ * The inspector of a real ensemble: three server processes on loopback (node-main.ts, as
+ * `statekeeper ensemble` runs them), the page opened in Debian's chromium from one follower's admin
+ * port. It must show all three nodes from live data, follow a kill -9 of the leader to the next
+ * leader, light the chart state each node's /status reports, and feed Stately's own client.
+ */
+import { appendFileSync, existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, nodesWhere } from '../../../src/inspect/web/screenshots.js';
+import { TestEnsemble } from '../../ensemble/harness.js';
+import { StatelyCheck } from './stately-check.js';
+
+/** Real-time limit of one wait on the page; a passing test waits far less. */
+const WAIT_MS = 15_000;
+if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install chromium`);
+
+let ensemble: TestEnsemble;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+/** The follower whose admin port serves the page, and the first leader. */
+let viewer = 0;
+let leader = 0;
+/** Stately's receiver, connected by the Stately test and still reading during the failover. */
+let stately: StatelyCheck | undefined;
+
+function adminUrl(id: number): string {
+  return `http://127.0.0.1:${ensemble.server(id).adminPort}/`;
+}
+
+/** The election chart of node `id` shows its /status role, with that role's states lit. */
+async function expectChartMatchesStatus(id: number): Promise<void> {
+  const status = await ensemble.status(id);
+  await page.click('#tabs button[data-tab="charts"]');
+  await page.click(`#chart-nodes button[data-node="${id}"]`);
+  const panel = `#chart-grid .chart-panel[data-machine="election"][data-role="${status.role}"]`;
+  await page.waitForSelector(`${panel} .sk-active[data-state="${status.role}"]`, { timeout: WAIT_MS });
+  const lit = page.locator(`${panel} .sk-active`);
+  const states: string[] = [];
+  for (let i = 0; i < (await lit.count()); i++) states.push((await lit.nth(i).getAttribute('data-state')) ?? '');
+  expect(states.length).toBeGreaterThan(1);
+  expect(states.every((s) => s === status.role || s.startsWith(`${status.role}.`))).toBe(true);
+  // Only the leader runs a proposer; its chart is lit there and dimmed elsewhere.
+  const proposer = page.locator('#chart-grid .chart-panel[data-machine="proposer"]');
+  if (status.role === 'leader') await proposer.locator('.sk-active[data-state="active"]').waitFor({ timeout: WAIT_MS });
+  else await expect(proposer.getAttribute('class')).resolves.toContain('inactive');
+  await page.click('#tabs button[data-tab="cluster"]');
+}
+
+beforeAll(async () => {
+  ensemble = await TestEnsemble.create(3);
+  // Every node learns where the others' admin ports are, as `statekeeper ensemble` writes it.
+  const lines = ensemble.servers.map((s) => `statekeeper.admin.${s.id}=127.0.0.1:${s.adminPort}`).join('\n');
+  for (const s of ensemble.servers) appendFileSync(s.configFile, `${lines}\n`);
+  ensemble.startAll();
+  const launched = chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  leader = await ensemble.waitForLeader();
+  viewer = ensemble.voterIds.find((id) => id !== leader)!;
+  browser = await launched;
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(adminUrl(viewer));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await ensemble?.dispose();
+});
+
+describe('inspector on a real ensemble', () => {
+  it("shows all three nodes from one follower's admin port, exactly one leader, and no simulation controls", async () => {
+    await page.waitForSelector('.card[data-up="true"] >> nth=2', { timeout: WAIT_MS });
+    await page.waitForSelector('.card[data-active="true"]', { timeout: WAIT_MS });
+    expect((await nodesWhere(page, '.card')).sort()).toEqual([1, 2, 3]);
+    expect(await nodesWhere(page, '.card[data-active="true"]')).toEqual([leader]);
+    await expect(page.locator('#title').textContent()).resolves.toContain(`seen from n${viewer}`);
+    // Live data: the leader's zxid and the traffic on its links.
+    await expect(page.locator(`.card[data-node="${leader}"] .live-meta`).textContent()).resolves.toMatch(/^zxid 0x[0-9a-f]+ · \d+ sessions?$/);
+    await page.waitForSelector(`#cluster-svg .traffic[data-from="${leader}"]`, { timeout: WAIT_MS });
+    // Nothing here can step, crash, partition or change the network of a real ensemble.
+    for (const panel of ['#panel-run', '#panel-faults', '#panel-writes', '#trace-panel']) await expect(page.locator(panel).isVisible()).resolves.toBe(false);
+    await expect(page.locator('#panel-live').isVisible()).resolves.toBe(true);
+    await expect(page.locator('.card .btn-crash:visible').count()).resolves.toBe(0);
+    await expect(page.locator('.card .btn-isolate:visible').count()).resolves.toBe(0);
+  });
+
+  it("lights each node's /status role in its election chart", async () => {
+    await expectChartMatchesStatus(leader);
+    await expectChartMatchesStatus(viewer);
+  });
+
+  it('draws the recent traffic as a sequence diagram, filterable by type', async () => {
+    await page.click('#tabs button[data-tab="timeline"]');
+    await page.waitForSelector('#timeline-svg .tl-msg[data-type="Heartbeat"]', { timeout: WAIT_MS });
+    await page.waitForSelector('#timeline-filters input[data-type="HeartbeatReply"]', { timeout: WAIT_MS });
+    await page.click('#filter-quiet');
+    await expect(page.locator('#timeline-svg .tl-msg[data-type="Heartbeat"]').count()).resolves.toBe(0);
+    await expect(page.locator('#timeline-svg .tl-msg[data-type="HeartbeatReply"]').count()).resolves.toBe(0);
+    await page.click('#filter-all');
+    await page.waitForSelector('#timeline-svg .tl-msg[data-type="Heartbeat"]', { timeout: WAIT_MS });
+    await page.click('#tabs button[data-tab="cluster"]');
+  });
+
+  it("feeds Stately's WebSocket receiver actors and events of the whole ensemble", async () => {
+    stately = new StatelyCheck(`${adminUrl(viewer).replace('http://', 'ws://')}stately`);
+    const check = stately;
+    await check.until('every node and machine registered, then traffic', () => ['n1', 'n2', 'n3', `n${leader}.proposer#1`, `n${viewer}.election#1`].every((a) => check.actors.has(a)) && check.count('@xstate.event') > 10);
+    expect(check.problems).toEqual([]);
+    const heartbeat = check.messages.find((m) => m.type === '@xstate.event' && m.event.type === 'Heartbeat');
+    expect(heartbeat).toMatchObject({ sourceId: `n${leader}.election#1`, sessionId: expect.stringMatching(/^n\d\.election#1$/) });
+    // Messages were matched across processes: the receiver's event carries the sender's send time.
+    expect(typeof heartbeat!.event.sentAtMs).toBe('number');
+  });
+
+  it('kill -9 of the leader: the page shows it down and the next leader', async () => {
+    await ensemble.kill(leader);
+    await page.waitForSelector(`.card[data-node="${leader}"][data-role="down"]`, { timeout: WAIT_MS });
+    await expect(page.locator(`.card[data-node="${leader}"] .note`).textContent()).resolves.toMatch(/no answer from 127\.0\.0\.1:\d+/);
+    await page.waitForSelector(`.card[data-active="true"]:not([data-node="${leader}"])`, { timeout: WAIT_MS });
+    const [next] = await nodesWhere(page, '.card[data-active="true"]');
+    expect(next).not.toBe(leader);
+    expect(await ensemble.waitForLeader(leader)).toBe(next);
+    await expectChartMatchesStatus(next!);
+    expect(pageErrors).toEqual([]);
+    // Stately saw it too: the old leader's node actor went down, the new one's election became leader.
+    const check = stately!;
+    await check.until('snapshots of the failover', () =>
+      check.messages.some((m) => m.type === '@xstate.snapshot' && m.sessionId === `n${leader}` && m.snapshot.value === 'down') &&
+      check.messages.some((m) => m.type === '@xstate.snapshot' && String(m.sessionId).startsWith(`n${next}.election#`) && typeof m.snapshot.value === 'object' && 'leader' in m.snapshot.value),
+    );
+    expect(check.problems).toEqual([]);
+  });
+});
