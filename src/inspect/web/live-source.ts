@@ -94,6 +94,8 @@ interface Track {
   state: LiveNodeState | undefined;
   up: boolean;
   everUp: boolean;
+  /** Its last poll failed (as opposed to not answered yet). */
+  down: boolean;
   /** The node's clock when it last answered: its events up to then are all in. */
   answeredAtMs: number;
   polling: boolean;
@@ -178,6 +180,7 @@ export class LiveSource implements ClusterSource {
         state: undefined,
         up: false,
         everUp: false,
+        down: false,
         answeredAtMs: 0,
         polling: false,
         note: id === self || address !== undefined ? 'waiting for its first answer' : `admin address unknown: add statekeeper.admin.${id}=host:port to n${self}'s config`,
@@ -362,6 +365,7 @@ export class LiveSource implements ClusterSource {
     t.state = report.node;
     t.up = true;
     t.everUp = true;
+    t.down = false;
     t.note = undefined;
     t.answeredAtMs = report.nowMs;
     if (!wasUp) this.record({ kind: 'role', node: t.id, role: report.node.role, epoch: report.node.epoch, activeLeader: report.node.activeLeader, up: true, atMs: this.rel(report.nowMs) });
@@ -376,12 +380,14 @@ export class LiveSource implements ClusterSource {
     t.state = report.node;
     t.up = true;
     t.everUp = true;
+    t.down = false;
     t.note = undefined;
     t.answeredAtMs = report.nowMs;
   }
 
   private unreachable(t: Track, why: string): void {
     t.note = why;
+    t.down = true;
     if (!t.up) return;
     t.up = false;
     const atMs = this.now();
@@ -418,7 +424,7 @@ export class LiveSource implements ClusterSource {
           this.message(t.id, e.to, e.type, e.summary, this.nextMessageId++, atMs, atMs, 'delivered');
           return;
         }
-        if (!receiver.up) {
+        if (receiver.down) {
           this.message(t.id, e.to, e.type, e.summary, this.nextMessageId++, atMs, atMs, 'receiver-down');
           return;
         }
@@ -568,11 +574,24 @@ export class LiveSource implements ClusterSource {
   }
 
   private inFlight(nowMs: number): InFlightView[] {
+    // Arrivals already reported but past the watermark: those messages are not in flight.
+    const arrived = new Map<string, number>();
+    for (const p of this.pending) {
+      if (p.e.kind !== 'received') continue;
+      const key = `${linkKey(p.e.from, p.node.id)}|${p.e.type}|${p.e.summary}`;
+      arrived.set(key, (arrived.get(key) ?? 0) + 1);
+    }
     const out: InFlightView[] = [];
     for (const [key, queue] of this.links) {
       const [from, to] = key.split('>').map(Number) as [NodeId, NodeId];
       for (const s of queue) {
         if (s.sentAtMs + LIVE_INFLIGHT_MAX_AGE_MS < nowMs) continue;
+        const k = `${key}|${s.type}|${s.summary}`;
+        const n = arrived.get(k) ?? 0;
+        if (n > 0) {
+          arrived.set(k, n - 1);
+          continue;
+        }
         out.push({ id: s.id, from, to, type: s.type, sentAtMs: this.rel(s.sentAtMs) });
         if (out.length >= MAX_INFLIGHT_SHOWN) return out;
       }

@@ -4,7 +4,8 @@
  *
  * - `statekeeper start --config FILE [--rejoin]`: run one server in this process.
  * - `statekeeper ensemble [--nodes 3] [--dir ./data] [--base-port 2181]`: write the configs of a local
- *   ensemble and run each server as a child process over real TCP on 127.0.0.1.
+ *   ensemble and run each server as a child process over real TCP on 127.0.0.1; prints the
+ *   inspector's address (every admin port serves the page for the whole ensemble).
  * - `statekeeper status --server HOST:ADMINPORT`: a server's role, epoch, last zxid, commit point,
  *   sessions and peers, from its admin port.
  */

@@ -5,6 +5,7 @@
  * leader, light the chart state each node's /status reports, and feed Stately's own client.
  */
 import { appendFileSync, existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,13 +78,31 @@ describe('inspector on a real ensemble', () => {
     expect(await nodesWhere(page, '.card[data-active="true"]')).toEqual([leader]);
     await expect(page.locator('#title').textContent()).resolves.toContain(`seen from n${viewer}`);
     // Live data: the leader's zxid and the traffic on its links.
-    await expect(page.locator(`.card[data-node="${leader}"] .live-meta`).textContent()).resolves.toMatch(/^zxid 0x[0-9a-f]+ · \d+ sessions?$/);
+    await expect(page.locator(`.card[data-node="${leader}"] .live-meta span >> nth=0`).textContent()).resolves.toMatch(/^zxid 0x[0-9a-f]+$/);
+    await expect(page.locator(`.card[data-node="${leader}"] .live-meta span >> nth=1`).textContent()).resolves.toMatch(/^\d+ sessions?$/);
     await page.waitForSelector(`#cluster-svg .traffic[data-from="${leader}"]`, { timeout: WAIT_MS });
     // Nothing here can step, crash, partition or change the network of a real ensemble.
     for (const panel of ['#panel-run', '#panel-faults', '#panel-writes', '#trace-panel']) await expect(page.locator(panel).isVisible()).resolves.toBe(false);
     await expect(page.locator('#panel-live').isVisible()).resolves.toBe(true);
     await expect(page.locator('.card .btn-crash:visible').count()).resolves.toBe(0);
     await expect(page.locator('.card .btn-isolate:visible').count()).resolves.toBe(0);
+  });
+
+  it('serves the page only under its own names; the admin paths stay as they were', async () => {
+    const get = (path: string, host: string): Promise<number | undefined> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${adminUrl(viewer)}${path.slice(1)}`, { headers: { Host: host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const own = `127.0.0.1:${ensemble.server(viewer).adminPort}`;
+    expect(await get('/', own)).toBe(200);
+    expect(await get('/', 'attacker.example')).toBe(403);
+    expect(await get('/health', own)).toBe(200);
+    expect(await get('/nothing-here', own)).toBe(404);
   });
 
   it("lights each node's /status role in its election chart", async () => {

@@ -175,8 +175,9 @@ function render() {
   $('#actions').textContent = v.actions.toLocaleString('en');
   const rs = $('#run-state');
   rs.className = `stat ${v.running ? (v.lagging ? 'lagging' : 'running') : 'paused'}`;
-  $('#run-label').textContent = live ? 'live' : v.running ? (v.lagging ? 'running (lagging)' : `running · ${v.speedMsPerS} ms/s`) : 'paused';
+  $('#run-label').textContent = live ? 'read-only' : v.running ? (v.lagging ? 'running (lagging)' : `running · ${v.speedMsPerS} ms/s`) : 'paused';
   if (live) renderLiveNodes(v);
+  renderLegend(live);
   if (document.activeElement !== $('#speed')) $('#speed').value = String(v.speedMsPerS);
   for (const el of document.querySelectorAll('[data-needs]')) el.classList.toggle('disabled', !v.controls.includes(el.dataset.needs));
   for (const el of document.querySelectorAll('[data-needs] button, button[data-needs]')) {
@@ -278,10 +279,15 @@ function typeColor(type) {
   return (TYPE_GROUPS.find((g) => g.test(type)) ?? { color: '#495057' }).color;
 }
 
-function renderLegend() {
-  $('#legend').innerHTML =
+function renderLegend(live) {
+  const legend = $('#legend');
+  if (legend.dataset.live === String(live)) return;
+  legend.dataset.live = String(live);
+  legend.innerHTML =
     TYPE_GROUPS.map((g) => `<span><i style="background:${g.color}"></i>${g.name}</span>`).join('') +
-    '<span><i class="cut"></i>partitioned link</span><span class="muted">dots are messages in flight</span>';
+    (live
+      ? '<span><i class="cut"></i>peer link down</span><span class="muted">on each link: the latest message (fading with age) and how many arrived in the last 2 s</span>'
+      : '<span><i class="cut"></i>partitioned link</span><span class="muted">dots are messages in flight</span>');
 }
 
 const cards = new Map(); // node id -> element
@@ -291,7 +297,7 @@ function nodePositions(v, width, height) {
   const cx = width / 2;
   const cy = height / 2;
   const rx = Math.max(60, width / 2 - 125);
-  const ry = Math.max(60, height / 2 - 105);
+  const ry = Math.max(60, height / 2 - (v.kind === 'live' ? 125 : 105));
   const pos = new Map();
   v.nodes.forEach((node, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
@@ -428,7 +434,7 @@ function updateCard(card, node, v) {
   subEl.textContent = sub.join(' · ');
   const liveMeta = card.querySelector('.live-meta');
   liveMeta.hidden = node.lastZxid === undefined;
-  if (node.lastZxid !== undefined) liveMeta.textContent = `zxid ${node.lastZxid} · ${node.sessions} session${node.sessions === 1 ? '' : 's'}`;
+  if (node.lastZxid !== undefined) liveMeta.innerHTML = `<span>zxid ${esc(node.lastZxid)}</span><span>${node.sessions} session${node.sessions === 1 ? '' : 's'}</span>`;
   const noteEl = card.querySelector('.note');
   noteEl.hidden = !node.note || node.up;
   noteEl.textContent = node.note ?? '';
@@ -740,7 +746,7 @@ function wire() {
     state.timelineDirty = true;
     render();
   });
-  renderLegend();
+  renderLegend(false);
   renderFilters();
 }
 
