@@ -126,6 +126,9 @@ describe('LiveSource', () => {
     };
     const source = new LiveSource({ recorder: ra, members: [1, 2, 3, 4], peers: new Map([[2, { host: 'b', port: 2 }], [3, { host: 'c', port: 3 }]]), fetchReport, now, pollMs: 60_000 });
     open.push(source);
+    // Read while nobody watches (the page's /api/view): the others answer but do not start recording.
+    await source.refresh();
+    expect(source.view().nodes[1]).toMatchObject({ id: 2, up: true });
     expect(ra.armed || rb.armed).toBe(false);
     const events: SourceEvent[] = [];
     const stop = source.watch({ event: (e) => events.push(e), changed: () => undefined });
