@@ -296,9 +296,8 @@ export class LiveRecorder {
     if (this.holds > 0 || this.leaseTimer !== undefined) return;
     this.armedFlag = false;
     this.ring.clear();
-    // Generations survive, so actor names stay unique for the life of this process.
-    this.memo.clear();
-    this.role = { role: '', epoch: -1, activeLeader: false };
+    // The memo stays: the next arm compares with it silently, so an actor that lived on while
+    // nobody watched keeps its generation (and its name), and one that was replaced gets a new one.
   }
 
   // ---- hooks the server calls ----

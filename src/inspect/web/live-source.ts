@@ -205,10 +205,13 @@ export class LiveSource implements ClusterSource {
       title: this.options.title ?? `live ensemble · ${this.tracks.size} nodes · seen from n${this.options.recorder.id}`,
       nowMs: nowMs - this.originMs,
       actions: this.messages,
+      // Real time runs at its own speed; nothing here can pause it.
       running: true,
       speedMsPerS: 1000,
       lagging: false,
       nodes: [...this.tracks.values()].map((t) => this.nodeView(t)),
+      // No fault model on a real network: the rates are not shown for a live view; maxDelayMs is
+      // the span over which the page draws a message in flight; cut comes from the peer links.
       network: { dropRate: 0, duplicateRate: 0, minDelayMs: 0, maxDelayMs: LIVE_INFLIGHT_MAX_AGE_MS, cut: this.cut() },
       inFlight: this.inFlight(nowMs),
       links: this.linkTraffic(nowMs),

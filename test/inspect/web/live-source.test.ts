@@ -68,6 +68,10 @@ describe('LiveRecorder', () => {
     expect(recorder.armed).toBe(true);
     release();
     expect(recorder.armed).toBe(false);
+    // Watching again: the same actors keep their generation (so their names in the inspector).
+    const again = recorder.hold();
+    expect(recorder.state().machines.election?.generation).toBe(1);
+    again();
   });
 
   it('keeps a bounded ring, oldest dropped first, readable from any position', () => {
