@@ -378,6 +378,7 @@ export class StatekeeperServer {
   }
 
   private liveInspector(): Promise<LiveInspector> {
+    if (this.stopping !== undefined && this.inspector === undefined) return Promise.reject(new Error('the server is stopping'));
     this.inspector ??= (async () => {
       const { createLiveInspector } = await import('../../inspect/web/live.js');
       const config = this.config;
