@@ -153,6 +153,10 @@ describe('zoo.cfg parsing', () => {
     ['dataDir=/d\nserver.1=h:1:2\nserver.5=h:3:4\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.peerClients=9,4\n', 6, 'statekeeper.peerClients', 'above every server id (highest 5)'],
     ['dataDir=/d\ndynamicConfigFile=/d/zoo.cfg.dynamic\n', 2, 'dynamicConfigFile', 'not supported'],
     ['dataDir=/d\nserver.1=h:1:2\nstatekeeper.myid=1\nstatekeeper.secret=s\npeerType=observer\n', 5, 'peerType', 'participant'],
+    ['dataDir=/d\nserver.1=h:1:2\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.admin.2=h:8082\n', 5, 'statekeeper.admin.2', 'no server.2 line'],
+    ['dataDir=/d\nserver.1=h:1:2\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.admin.1=h\n', 5, 'statekeeper.admin.1', 'host:port'],
+    ['dataDir=/d\nserver.1=h:1:2\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.admin.1=h:0\n', 5, 'statekeeper.admin.1', 'admin port must be from 1'],
+    ['dataDir=/d\nstatekeeper.admin.x=h:1\n', 2, 'statekeeper.admin.x', 'unknown statekeeper key'],
   ])('rejects %j at line %i, key %s', (text, line, key, reason) => {
     const e = errorOf(text);
     expect(e.line).toBe(line);
@@ -175,9 +179,15 @@ describe('zoo.cfg parsing', () => {
       role: id === 3 ? ('observer' as const) : ('participant' as const),
       clientPort: 12000 + id,
     }));
-    const text = formatServerConfig({ tickTimeMs: 500, dataDir: '/data/n2', clientPort: 12002, clientPortAddress: '127.0.0.1', servers, myid: 2, secret: { value: 'k' }, adminPort: 13002, adminAddress: '127.0.0.1', peerClients: [100, 101] });
+    const adminAddresses = new Map([
+      [3, { host: '::1', port: 13003 }],
+      [1, { host: '127.0.0.1', port: 13001 }],
+    ]);
+    const text = formatServerConfig({ tickTimeMs: 500, dataDir: '/data/n2', clientPort: 12002, clientPortAddress: '127.0.0.1', servers, myid: 2, secret: { value: 'k' }, adminPort: 13002, adminAddress: '127.0.0.1', adminAddresses, peerClients: [100, 101] });
+    expect(text).toContain('statekeeper.admin.3=[::1]:13003');
     const c = parseServerConfig(text, noFiles);
     expect(c.servers).toEqual(servers);
+    expect(c.adminAddresses).toEqual(adminAddresses);
     expect([c.myid, c.clientPort, c.adminPort, c.tickTimeMs, c.secret]).toEqual([2, 12002, 13002, 500, 'k']);
     expect(c.peerClients).toEqual([100, 101]);
     expect(c.warnings).toEqual([]);

@@ -67,3 +67,50 @@ export const PAGE_PROTOCOL = 'statekeeper-inspector/1';
 
 /** The @statelyai/inspect protocol version these events follow (its `_version` field). */
 export const STATELY_PROTOCOL_VERSION = '0.7.2';
+
+// ---- live ensembles (a real node's admin port) ----
+
+/**
+ * Events one node's recorder keeps for the inspectors that read it (its own page, and the pages of
+ * the other nodes, which poll it). A ring: when full the oldest is dropped, and a reader that fell
+ * behind is told how many it missed.
+ */
+export const MAX_LIVE_NODE_EVENTS = 4000;
+
+/** Events one `/inspect/node` answer carries at most; a reader that is further behind asks again. */
+export const MAX_LIVE_EVENTS_PER_REPORT = 2000;
+
+/**
+ * How long a node keeps recording after the last `/inspect/node` request, when no page of its own
+ * watches. Readers poll far more often than this; once they stop, recording stops and the ring is
+ * emptied, so a node nobody inspects records nothing.
+ */
+export const LIVE_LEASE_MS = 3000;
+
+/** Real time between two polls of the other nodes while a page watches a live ensemble. */
+export const LIVE_POLL_MS = 200;
+
+/** A node that has not answered a poll by then is shown as down (the page never waits longer). */
+export const LIVE_PEER_TIMEOUT_MS = 1000;
+
+/** Largest `/inspect/node` answer read from another node. */
+export const MAX_LIVE_REPORT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A message sent and not seen arriving this long after it left is no longer drawn in flight (over
+ * TCP on a LAN it arrives in well under a millisecond; one that has not was lost with its link, or
+ * its receiver is down).
+ */
+export const LIVE_INFLIGHT_MAX_AGE_MS = 1000;
+
+/** Sends per directed link waiting to be matched with their arrival; older ones are forgotten first. */
+export const MAX_LIVE_UNMATCHED_PER_LINK = 500;
+
+/** The cluster view counts the messages of each link over this much recent time. */
+export const LIVE_RECENT_WINDOW_MS = 2000;
+
+/** Messages kept for the per-link recent traffic counts (a ring, oldest dropped). */
+export const MAX_LIVE_RECENT_MESSAGES = 5000;
+
+/** Version of the node report served at `/inspect/node` (`protocol` field). */
+export const LIVE_REPORT_PROTOCOL = 'statekeeper-live/1';

@@ -8,7 +8,6 @@
 import { formatBallot } from '../../protocol/ids.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { PeerMessage } from '../../protocol/messages.js';
-import { FIRST_CLIENT_ID } from '../../sim/cluster.js';
 import type { MachineName } from './types.js';
 
 /** One line: the type and the fields that matter for reading a run. */
@@ -105,13 +104,4 @@ export function senderMachine(type: string): Endpoint {
     default:
       return 'node';
   }
-}
-
-export function isClient(id: NodeId): boolean {
-  return id >= FIRST_CLIENT_ID;
-}
-
-/** Actor id of a node as a whole (the parent of its machines in Stately tools). */
-export function nodeActorId(id: NodeId): string {
-  return isClient(id) ? `client${id}` : `n${id}`;
 }

@@ -1,9 +1,11 @@
 /**
  * Writes docs/screenshots/{cluster,chart,timeline}.png: starts an inspector on a 5-node
  * simulation, drives it through the page in headless Chromium (Debian's `chromium`, through
- * playwright-core), and captures each view.
+ * playwright-core), and captures each view. With `--live URL` it captures the page a running
+ * ensemble's admin port serves instead (docs/screenshots/live-cluster.png).
  *
  *   npx tsx src/inspect/web/screenshots.ts [outDir]
+ *   npm start &  npx tsx src/inspect/web/screenshots.ts --live http://127.0.0.1:2481/ [outDir]
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -89,9 +91,30 @@ export async function writeScreenshots(outDir: string): Promise<string[]> {
   return written;
 }
 
+/** Captures the live page of a running ensemble (any node's admin port) once it shows a leader. */
+export async function writeLiveScreenshots(url: string, outDir: string): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    await page.goto(url);
+    await waitForLeader(page);
+    // Every node answering, and a second of traffic on the links.
+    await page.waitForSelector('.card[data-up="true"] >> nth=2', { timeout: WAIT_MS });
+    await page.locator('#time', { hasText: /^([1-9]|\d{2,})\./ }).waitFor({ timeout: WAIT_MS });
+    const cluster = join(outDir, 'live-cluster.png');
+    await page.screenshot({ path: cluster });
+    return [cluster];
+  } finally {
+    await browser.close();
+  }
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  const outDir = process.argv[2] ?? 'docs/screenshots';
-  writeScreenshots(outDir).then(
+  const args = process.argv.slice(2);
+  const live = args[0] === '--live' ? args[1] : undefined;
+  const outDir = (live === undefined ? args[0] : args[2]) ?? 'docs/screenshots';
+  (live === undefined ? writeScreenshots(outDir) : writeLiveScreenshots(live, outDir)).then(
     (files) => console.log(`wrote ${files.join(', ')}`),
     (error: unknown) => {
       console.error(error);

@@ -9,9 +9,11 @@
  * no observer is installed and nothing is serialized. Each viewer has its own bounded queue
  * (MAX_PENDING_EVENTS_PER_VIEWER, oldest dropped first; the page shows the dropped count).
  *
- * Local only: it listens on loopback, answers only requests whose Host is this loopback address
- * (a DNS-rebinding guard), and accepts WebSocket upgrades only from its own page's origin (or
- * from tools that send no Origin), since the page stream can crash nodes and read files.
+ * Standalone (`start`), it listens on loopback. Attached (`attach`), it serves the same page on a
+ * server someone else listens with (a real node's admin port) for the requests routed to it. Either
+ * way it answers only requests whose Host names this server (a DNS-rebinding guard), and accepts
+ * WebSocket upgrades only from its own page's origin (or from tools that send no Origin), since
+ * the page stream can crash simulated nodes and read files.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -25,6 +27,7 @@ import { readTraceFile } from '../../sim/runner.js';
 import type { TraceFile } from '../../sim/runner.js';
 import { annotatedCharts, chartInfos } from './charts.js';
 import { MAX_CONTROL_MESSAGE_BYTES, MAX_EVENTS_PER_FRAME, MAX_PENDING_EVENTS_PER_VIEWER, PAGE_PROTOCOL, VIEW_INTERVAL_MS } from './constants.js';
+import { PUBLIC_FILES, isInspectorPath } from './routes.js';
 import { StatelyEncoder } from './stately.js';
 import { checkTraceFile, traceName } from './trace-source.js';
 import type { ClusterSource, ControlCommand, ControlResult, SourceEvent } from './types.js';
@@ -47,12 +50,24 @@ export interface InspectorServerOptions {
   readonly sources?: SourceFactory;
 }
 
-const PUBLIC_FILES: Readonly<Record<string, { file: string; type: string }>> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-};
+/** Serving on an HTTP server that is not the inspector's own (a node's admin port). */
+export interface AttachedInspectorOptions {
+  readonly source: ClusterSource;
+  /** The port the HTTP server listens on. */
+  readonly port: number;
+  /** Host names (without port) this server may be reached by, besides the loopback names. */
+  readonly hosts: readonly string[];
+  /** Host used in `url` (default 127.0.0.1). */
+  readonly urlHost?: string;
+}
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** `host` as it appears in a Host header or an origin: IPv6 addresses in brackets. */
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 const PUBLIC_DIR = new URL('./public/', import.meta.url);
 /** What a Stately tool may send us; we read none of it, so keep it small. */
 const MAX_STATELY_MESSAGE_BYTES = 64 * 1024;
@@ -71,6 +86,8 @@ function encodePageFrame(events: readonly SourceEvent[], view: string | undefine
 
 export class InspectorServer {
   private source: ClusterSource;
+  /** `host:port` values a request's Host header may have. */
+  private allowedHosts = new Set<string>();
   private readonly pages = new Set<PageViewer>();
   private readonly statelyViewers = new Set<StatelyViewer>();
   private readonly sockets = new Set<WebSocket>();
@@ -85,11 +102,41 @@ export class InspectorServer {
   private readonly host: string;
 
   private constructor(
-    private readonly http: Server,
+    /** Our own HTTP server (standalone), or undefined when attached to someone else's. */
+    private readonly http: Server | undefined,
     private readonly options: InspectorServerOptions,
   ) {
     this.source = options.source;
     this.host = options.host ?? '127.0.0.1';
+  }
+
+  /**
+   * Serves the inspector on an HTTP server that someone else runs: route requests to
+   * `handleRequest` (it answers the inspector's paths and returns false for the others) and
+   * WebSocket upgrades to `handleUpgrade`. Charts are laid out on the first request for them.
+   */
+  static attach(options: AttachedInspectorOptions): InspectorServer {
+    const server = new InspectorServer(undefined, { source: options.source, host: options.urlHost ?? '127.0.0.1' });
+    server.port = options.port;
+    server.allowHosts([...LOOPBACK_NAMES, ...options.hosts.map(hostForUrl)]);
+    return server;
+  }
+
+  private allowHosts(names: readonly string[]): void {
+    this.allowedHosts = new Set(names.map((h) => `${h}:${this.port}`));
+  }
+
+  /** Answers a request if its path is one of the inspector's; false (nothing sent) otherwise. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!isInspectorPath(path)) return false;
+    void this.onRequest(req, res);
+    return true;
+  }
+
+  /** Takes a WebSocket upgrade (the page stream or the Stately stream), or refuses it. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.onUpgrade(req, socket, head);
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -106,14 +153,14 @@ export class InspectorServer {
       });
     });
     server.port = (http.address() as AddressInfo).port;
+    server.allowHosts([...LOOPBACK_NAMES, hostForUrl(server.host)]);
     // Lay the charts out now (Graphviz in WebAssembly takes a moment), not on the first page's request.
     void annotatedCharts().catch(() => undefined);
     return server;
   }
 
   get url(): string {
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `http://${host}:${this.port}/`;
+    return `http://${hostForUrl(this.host)}:${this.port}/`;
   }
 
   /** The source shown now. */
@@ -126,6 +173,11 @@ export class InspectorServer {
     return this.pages.size + this.statelyViewers.size;
   }
 
+  /** Stately tools connected now. */
+  get statelyViewerCount(): number {
+    return this.statelyViewers.size;
+  }
+
   /** Shows another source (the old one is closed); viewers start over from its history. */
   setSource(source: ClusterSource): void {
     const old = this.source;
@@ -133,6 +185,7 @@ export class InspectorServer {
     this.unwatch = undefined;
     this.source = source;
     old.close();
+    source.detail?.({ contexts: this.statelyViewers.size > 0 });
     if (this.viewerCount === 0) return;
     this.startWatching();
     for (const page of this.pages) this.greetPage(page);
@@ -149,8 +202,10 @@ export class InspectorServer {
     this.wss.close();
     this.statelyWss.close();
     this.source.close();
-    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    this.http.closeAllConnections(); // keep-alive page connections would hold close() open
+    const http = this.http;
+    if (http === undefined) return; // attached: the owner closes its server
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeAllConnections(); // keep-alive page connections would hold close() open
     await closed;
   }
 
@@ -158,7 +213,7 @@ export class InspectorServer {
 
   private hostAllowed(req: IncomingMessage): boolean {
     const host = req.headers.host;
-    return host === `127.0.0.1:${this.port}` || host === `localhost:${this.port}` || host === `[::1]:${this.port}` || host === `${this.host}:${this.port}`;
+    return host !== undefined && this.allowedHosts.has(host.toLowerCase());
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -172,7 +227,10 @@ export class InspectorServer {
         return send(res, 200, asset.type, body, this.securityHeaders(req));
       }
       if (path === '/api/charts') return send(res, 200, 'application/json', JSON.stringify(chartInfos()));
-      if (path === '/api/view') return send(res, 200, 'application/json', JSON.stringify(this.source.view()));
+      if (path === '/api/view') {
+        await this.source.refresh?.();
+        return send(res, 200, 'application/json', JSON.stringify(this.source.view()));
+      }
       const chart = /^\/charts\/([a-z]+)\.svg$/.exec(path);
       if (chart !== null) {
         const svg = (await annotatedCharts()).get(chart[1]!);
@@ -198,7 +256,8 @@ export class InspectorServer {
   private originAllowed(req: IncomingMessage, page: boolean): boolean {
     const origin = req.headers.origin;
     if (origin === undefined) return true; // a program, not a browser page
-    if (page) return origin === `http://127.0.0.1:${this.port}` || origin === `http://localhost:${this.port}` || origin === `http://[::1]:${this.port}`;
+    const own = origin.startsWith('http://') && this.allowedHosts.has(origin.slice('http://'.length).toLowerCase());
+    if (page || own) return own;
     // Stately's bridge page runs on another loopback port; any loopback page may read the stream.
     return /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(origin);
   }
@@ -223,6 +282,7 @@ export class InspectorServer {
       this.sockets.delete(ws);
       set.delete(viewer);
       viewer.close();
+      this.updateDetail();
       if (this.viewerCount === 0) {
         this.unwatch?.();
         this.unwatch = undefined;
@@ -230,6 +290,11 @@ export class InspectorServer {
     });
     ws.on('error', () => ws.terminate());
     if (this.unwatch === undefined) this.startWatching();
+  }
+
+  /** Tell the source whether machine contexts are wanted (only Stately tools show them). */
+  private updateDetail(): void {
+    this.source.detail?.({ contexts: this.statelyViewers.size > 0 });
   }
 
   private addPage(ws: WebSocket): void {
@@ -244,6 +309,7 @@ export class InspectorServer {
   private addStately(ws: WebSocket): void {
     const viewer: StatelyViewer = new Viewer<string>(ws, (items) => items[0] ?? '', 1);
     this.track(ws, viewer, this.statelyViewers);
+    this.updateDetail();
     this.greetStately(viewer);
     viewer.flush();
   }

@@ -12,18 +12,36 @@
  *   caused it (`{ type }`: the delivered message type, or `timer`).
  * - `@xstate.event`: an event sent to actor `sessionId` from actor `sourceId`.
  *
- * Actors: each node is a root actor `n<id>` (its snapshot's value is its role); its role machines
- * are children `n<id>.<machine>#<generation>` (a new generation after a restart or a new
- * leadership term); simulated clients are root actors `client<id>`. A delivered peer message is an
- * `@xstate.event` from the sending machine to the receiving one. Contexts are copied with bounds
+ * Actors: each node is a root actor `n<id>` whose definition has one state per role
+ * (NODE_ACTOR_ROLES) and whose snapshot's value is its role; its role machines are children
+ * `n<id>.<machine>#<generation>` (a new generation after a restart or a new leadership term);
+ * clients are root actors `client<id>`, registered the first time a message names them. A delivered
+ * peer message is an `@xstate.event` from the sending machine to the receiving one. Every actor a
+ * message names is registered (`@xstate.actor`) before that message, as XState's own inspection
+ * does. Contexts are copied with bounds
  * (MAX_CONTEXT_ENTRIES per collection, MAX_CONTEXT_DEPTH levels): an acceptor's accepted log would
  * otherwise grow without limit.
  */
 import type { AnyStateMachine } from 'xstate';
 import type { NodeId } from '../../protocol/ids.js';
 import { MAX_CONTEXT_DEPTH, MAX_CONTEXT_ENTRIES, STATELY_PROTOCOL_VERSION } from './constants.js';
-import { isClient, nodeActorId } from './messages.js';
 import type { ClusterView, MachineName, SourceEvent } from './types.js';
+
+/**
+ * The states of a node actor: its role. A node is not an XState machine of its own, but Stately
+ * tools draw every actor from its definition and place its snapshot's value in it, so the node's
+ * definition must have a state for every role it can report.
+ */
+export const NODE_ACTOR_ROLES = ['follower', 'candidate', 'leader', 'observer', 'recovering', 'down', 'unknown'] as const;
+
+function memberActorId(id: NodeId): string {
+  return `n${id}`;
+}
+
+/** A role as a node actor state: roles outside NODE_ACTOR_ROLES (there should be none) become `unknown`. */
+function roleState(role: string): string {
+  return (NODE_ACTOR_ROLES as readonly string[]).includes(role) ? role : 'unknown';
+}
 
 interface Base {
   readonly sessionId: string;
@@ -126,7 +144,10 @@ function snapshotOf(raw: unknown): StatelySnapshot {
 export class StatelyEncoder {
   private sequence = 0;
   private readonly definitions = new Map<MachineName, string>();
-  private readonly clients = new Set<NodeId>();
+  /** Root actors registered because a message named them (clients): re-registered for a new viewer. */
+  private readonly clients = new Set<string>();
+  /** Every actor registered since the last `registrations` or `reset`. */
+  private readonly registered = new Set<string>();
 
   constructor(machines: Partial<Record<MachineName, AnyStateMachine>>) {
     for (const [name, machine] of Object.entries(machines) as [MachineName, AnyStateMachine][]) {
@@ -144,48 +165,56 @@ export class StatelyEncoder {
         out.push(this.message(this.machineActor(node.id, machine, m.actorId, raw)));
       }
     }
-    for (const client of this.clients) out.push(this.message(this.clientActor(client)));
+    for (const client of this.clients) out.push(this.message(this.rootActor(client)));
     return out;
   }
 
   /** Forget the clients seen (after a reset, registrations start over). */
   reset(): void {
     this.clients.clear();
+    this.registered.clear();
   }
 
   encode(e: SourceEvent): string[] {
     switch (e.kind) {
-      case 'actor':
+      case 'actor': {
         if (e.phase === 'started') return [this.message(this.machineActor(e.node, e.machine, e.actorId, e.snapshot))];
-        return [this.message(this.snapshotEvent(e.actorId, nodeActorId(e.node), { status: 'stopped' }, { type: 'xstate.stop' }))];
-      case 'transition':
-        return [this.message(this.snapshotEvent(e.actorId, nodeActorId(e.node), snapshotOf(e.snapshot ?? { value: e.to }), { type: e.cause, atMs: e.atMs }))];
-      case 'role':
-        return [
+        if (!this.registered.has(e.actorId)) return [];
+        return [this.message(this.snapshotEvent(e.actorId, memberActorId(e.node), { status: 'stopped' }, { type: 'xstate.stop' }))];
+      }
+      case 'transition': {
+        const out: string[] = [];
+        // An actor this viewer has not seen (it connected mid-run and the view lagged): register it first.
+        if (!this.registered.has(e.actorId)) out.push(this.message(this.machineActor(e.node, e.machine, e.actorId, e.snapshot ?? { value: e.to })));
+        out.push(this.message(this.snapshotEvent(e.actorId, memberActorId(e.node), snapshotOf(e.snapshot ?? { value: e.to }), { type: e.cause, atMs: e.atMs })));
+        return out;
+      }
+      case 'role': {
+        const id = memberActorId(e.node);
+        const out: string[] = [];
+        if (!this.registered.has(id)) out.push(this.message(this.nodeActor(e.node, e.up, e.role, {})));
+        out.push(
           this.message(
             this.snapshotEvent(
-              nodeActorId(e.node),
-              nodeActorId(e.node),
-              { status: e.up ? 'active' : 'stopped', value: e.role, context: { epoch: e.epoch, activeLeader: e.activeLeader } },
+              id,
+              id,
+              { status: e.up ? 'active' : 'stopped', value: roleState(e.up ? e.role : 'down'), context: { epoch: e.epoch, activeLeader: e.activeLeader } },
               { type: e.up ? 'roleChanged' : 'crash', atMs: e.atMs },
             ),
           ),
-        ];
+        );
+        return out;
+      }
       case 'message': {
         if (e.phase !== 'delivered') return [];
         const out: string[] = [];
-        for (const id of [e.from, e.to]) {
-          if (isClient(id) && !this.clients.has(id)) {
-            this.clients.add(id);
-            out.push(this.message(this.clientActor(id)));
-          }
-        }
+        const [source, target] = [this.knownActor(e.fromActor, out), this.knownActor(e.toActor, out)];
         out.push(
           this.message({
             type: '@xstate.event',
-            sessionId: e.toActor,
-            sourceId: e.fromActor,
-            rootId: nodeActorId(e.to),
+            sessionId: target,
+            sourceId: source,
+            rootId: rootOf(target),
             event: { type: e.type, summary: e.summary, from: e.from, to: e.to, sentAtMs: e.sentAtMs, atMs: e.atMs },
             ...this.base(),
           }),
@@ -198,35 +227,54 @@ export class StatelyEncoder {
     }
   }
 
+  /**
+   * An actor a message may name: itself once registered; a machine this viewer has not seen
+   * registered is replaced by its node; an unknown root actor (a client) is registered now.
+   */
+  private knownActor(actor: string, out: string[]): string {
+    if (this.registered.has(actor)) return actor;
+    const root = rootOf(actor);
+    if (root !== actor && this.registered.has(root)) return root;
+    const node = /^n(\d+)$/.exec(root);
+    if (node !== null) out.push(this.message(this.nodeActor(Number(node[1]), true, 'unknown', {})));
+    else {
+      this.clients.add(root);
+      out.push(this.message(this.rootActor(root)));
+    }
+    return root;
+  }
+
   private base(): { createdAt: string; id: string; _version: string } {
     return { createdAt: Date.now().toString(), id: `sk-${++this.sequence}`, _version: STATELY_PROTOCOL_VERSION };
   }
 
   private message(e: StatelyInspectionEvent): string {
+    if (e.type === '@xstate.actor') this.registered.add(e.sessionId);
     return JSON.stringify(e);
   }
 
   private nodeActor(node: NodeId, up: boolean, role: string, context: Record<string, unknown>): StatelyActorEvent {
-    const id = nodeActorId(node);
+    const id = memberActorId(node);
+    const states = Object.fromEntries(NODE_ACTOR_ROLES.map((r) => [r, {}]));
     return {
       type: '@xstate.actor',
       sessionId: id,
       rootId: id,
       name: id,
       parentId: undefined,
-      definition: JSON.stringify({ id }),
-      snapshot: { status: up ? 'active' : 'stopped', value: role, context },
+      definition: JSON.stringify({ id, initial: 'follower', states }),
+      snapshot: { status: up ? 'active' : 'stopped', value: roleState(up ? role : 'down'), context },
       ...this.base(),
     };
   }
 
-  private clientActor(client: NodeId): StatelyActorEvent {
-    const id = nodeActorId(client);
+  /** A root actor with no states of its own (a client). */
+  private rootActor(id: string): StatelyActorEvent {
     return { type: '@xstate.actor', sessionId: id, rootId: id, name: id, parentId: undefined, definition: JSON.stringify({ id }), snapshot: { status: 'active' }, ...this.base() };
   }
 
   private machineActor(node: NodeId, machine: MachineName, actorId: string, raw: unknown): StatelyActorEvent {
-    const parent = nodeActorId(node);
+    const parent = memberActorId(node);
     return {
       type: '@xstate.actor',
       sessionId: actorId,
@@ -242,4 +290,10 @@ export class StatelyEncoder {
   private snapshotEvent(sessionId: string, rootId: string, snapshot: StatelySnapshot, event: { type: string; [key: string]: unknown }): StatelySnapshotEvent {
     return { type: '@xstate.snapshot', sessionId, rootId, snapshot, event, ...this.base() };
   }
+}
+
+/** The root actor of an actor id: `n2.proposer#3` belongs to `n2`; a root actor is its own root. */
+function rootOf(actorId: string): string {
+  const dot = actorId.indexOf('.');
+  return dot < 0 ? actorId : actorId.slice(0, dot);
 }

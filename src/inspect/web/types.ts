@@ -51,6 +51,14 @@ export interface NodeView {
   /** The last few learned entries, oldest first. */
   readonly logTail: readonly LogEntryView[];
   readonly machines: Partial<Record<MachineName, MachineView>>;
+  /** Live nodes only: the last zxid applied to its tree (0x hex, as ZooKeeper prints it). */
+  readonly lastZxid?: string;
+  /** Live nodes only: client sessions attached to it. */
+  readonly sessions?: number;
+  /** Live nodes only: whether it takes client requests (it knows a leader that can commit). */
+  readonly serving?: boolean;
+  /** Why the node is shown the way it is (a live node that does not answer, and why). */
+  readonly note?: string;
 }
 
 /** A message the network has accepted and not yet delivered. */
@@ -92,6 +100,18 @@ export interface TraceCursorView {
   readonly violation: string | null;
 }
 
+/** Recent traffic on one directed link (live ensembles: messages are too fast to see in flight). */
+export interface LinkTrafficView {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** Messages delivered on the link over the last `windowMs`. */
+  readonly count: number;
+  readonly windowMs: number;
+  /** Type of the latest one, and how long ago it arrived. */
+  readonly lastType: string;
+  readonly lastAgoMs: number;
+}
+
 /** Client writes submitted from the inspector. */
 export interface WritesView {
   readonly submitted: number;
@@ -104,7 +124,7 @@ export interface ClusterView {
   readonly kind: SourceKind;
   /** One line saying what is shown (`simulation · 5 nodes · seed 7`). */
   readonly title: string;
-  /** Virtual time of the source's clock. */
+  /** Virtual time of the source's clock (live: real milliseconds since the page began watching). */
   readonly nowMs: number;
   /** Scheduler actions run so far (message deliveries, timers, faults). */
   readonly actions: number;
@@ -116,6 +136,8 @@ export interface ClusterView {
   readonly nodes: readonly NodeView[];
   readonly network: NetworkView;
   readonly inFlight: readonly InFlightView[];
+  /** Recent traffic per link (live sources); absent where messages in flight tell the story. */
+  readonly links?: readonly LinkTrafficView[];
   readonly writes: WritesView | null;
   readonly trace: TraceCursorView | null;
   /** Controls this source accepts; the page disables the others. */
@@ -226,6 +248,13 @@ export interface ClusterSource {
   /** Start receiving events; returns the function that stops them. */
   watch(listener: SourceListener): () => void;
   control(command: ControlCommand): ControlResult;
+  /**
+   * How much to gather: machine contexts only while a Stately tool watches (they cost a copy per
+   * transition). Sources that have everything at hand ignore it.
+   */
+  detail?(options: { readonly contexts: boolean }): void;
+  /** Brings `view()` up to date when the source reads remote state (a live ensemble nobody watches). */
+  refresh?(): Promise<void>;
   /** The machine's current snapshot (XState's, or its JSON form), for Stately registrations. */
   machineSnapshot?(node: NodeId, machine: MachineName): unknown;
   /** Stop timers and release the cluster. */

@@ -1,10 +1,13 @@
 /**
  * The admin HTTP port of a server (node:http): `/health` for load balancers and orchestrators,
- * `/metrics` for Prometheus, `/status` for people and the `statekeeper status` command.
+ * `/metrics` for Prometheus, `/status` for people and the `statekeeper status` command, and
+ * whatever an extension answers: the server adds the inspector (the page at `/` and its streams,
+ * `/inspect/node` for the other nodes' inspectors).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 
 /** What `/status` answers (JSON). */
@@ -45,9 +48,18 @@ export interface PeerStatus {
   readonly lastError: string | null;
 }
 
+/** More paths on the admin port. */
+export interface AdminExtension {
+  /** Answers the request if the path is one of its own; resolves false (nothing sent) otherwise. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Takes (or refuses) a WebSocket upgrade request. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
 export interface AdminHandlers {
   readonly status: () => NodeStatus;
   readonly registry: Registry;
+  readonly extension?: AdminExtension;
 }
 
 /** Start the admin HTTP server; resolves once it listens. */
@@ -57,6 +69,10 @@ export async function startAdminServer(host: string, port: number, handlers: Adm
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`internal error: ${error instanceof Error ? error.message : String(error)}\n`);
     });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (handlers.extension !== undefined) return handlers.extension.handleUpgrade(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   // An admin port must never keep a stopping process alive.
   server.keepAliveTimeout = 1000;
@@ -101,7 +117,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: AdminHandler
       return;
     }
     default:
+      if (h.extension !== undefined && (await h.extension.handleRequest(req, res))) return;
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /health, /status or /metrics\n');
+      res.end(`not found: try ${h.extension === undefined ? '' : '/ (the inspector), '}/health, /status or /metrics\n`);
   }
 }

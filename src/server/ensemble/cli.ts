@@ -4,7 +4,8 @@
  *
  * - `statekeeper start --config FILE [--rejoin]`: run one server in this process.
  * - `statekeeper ensemble [--nodes 3] [--dir ./data] [--base-port 2181]`: write the configs of a local
- *   ensemble and run each server as a child process over real TCP on 127.0.0.1.
+ *   ensemble and run each server as a child process over real TCP on 127.0.0.1; prints the
+ *   inspector's address (every admin port serves the page for the whole ensemble).
  * - `statekeeper status --server HOST:ADMINPORT`: a server's role, epoch, last zxid, commit point,
  *   sessions and peers, from its admin port.
  */
@@ -174,15 +175,18 @@ export async function ensembleCommand(opts: EnsembleCommandOptions = {}): Promis
     });
   }
   const nodes: EnsembleNode[] = [];
+  const adminPortOf = (id: number): number => basePort + 3 * ENSEMBLE_PORT_STRIDE + id - 1;
+  // Every node knows every admin port: the inspector on any one of them shows the whole ensemble.
+  const adminAddresses = new Map(servers.map((s) => [s.id, { host, port: adminPortOf(s.id) }]));
   for (const s of servers) {
     const nodeDir = join(dir, `n${s.id}`);
     const dataDir = join(nodeDir, 'data');
     mkdirSync(dataDir, { recursive: true });
     const configFile = join(nodeDir, 'zoo.cfg');
-    const adminPort = basePort + 3 * ENSEMBLE_PORT_STRIDE + s.id - 1;
+    const adminPort = adminPortOf(s.id);
     writeFileSync(
       configFile,
-      formatServerConfig({ tickTimeMs: opts.tickTimeMs ?? DEFAULT_ENSEMBLE_TICK_MS, dataDir, clientPort: s.clientPort!, clientPortAddress: host, servers, myid: s.id, secret: { file: secretFile }, adminPort, adminAddress: host }),
+      formatServerConfig({ tickTimeMs: opts.tickTimeMs ?? DEFAULT_ENSEMBLE_TICK_MS, dataDir, clientPort: s.clientPort!, clientPortAddress: host, servers, myid: s.id, secret: { file: secretFile }, adminPort, adminAddress: host, adminAddresses }),
     );
     writeFileSync(join(dataDir, 'myid'), `${s.id}\n`);
     nodes.push({ id: s.id, configFile, dataDir, clientPort: s.clientPort!, adminPort, child: undefined, role: 'starting' });
@@ -192,6 +196,7 @@ export async function ensembleCommand(opts: EnsembleCommandOptions = {}): Promis
   out(`statekeeper ensemble: ${n} node${n === 1 ? '' : 's'} in ${dir}`);
   out(`connect string: ${connectString}`);
   out(`admin: ${nodes.map((node) => `http://${host}:${node.adminPort}/status`).join(' ')}`);
+  out(`inspector: open http://${host}:${nodes[0]!.adminPort}/ in a browser (every node's admin port shows the whole ensemble)`);
 
   let stopping = false;
   const exits: Promise<void>[] = [];

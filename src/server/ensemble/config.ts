@@ -24,7 +24,8 @@
  * | zookeeper.superUser | the SASL user that is also the super user (`superUser` accepted too) | none |
  * | statekeeper.myid | this server's id (else `dataDir/myid`, as ZooKeeper) | — |
  * | statekeeper.secret, statekeeper.secretFile | cluster secret authenticating peers (HMAC) | required with peers |
- * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status) | off, 0.0.0.0 |
+ * | statekeeper.adminPort, statekeeper.adminAddress | admin HTTP (/health, /metrics, /status, the inspector) | off, 0.0.0.0 |
+ * | statekeeper.admin.N | `host:port` of server N's admin port: the inspector on this server's admin port reads the others there | none |
  * | statekeeper.tls.cert, .key, .ca | PEM files: the peer bus runs over mutual TLS | plain TCP |
  * | statekeeper.snapshotRetainSlots | log slots kept behind the newest snapshot, so a slightly lagging peer gets entries, not a snapshot | 10000 |
  * | statekeeper.peerClients | ids of trusted tools (tests, bench drivers) that hold the secret and submit commands over the peer protocol; each above every server id, as they dial in | none |
@@ -107,6 +108,12 @@ export interface ServerSpec {
   readonly clientPort?: number;
 }
 
+/** Where a server's admin HTTP port is. */
+export interface AdminAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface TlsPaths {
   readonly cert: string;
   readonly key: string;
@@ -149,6 +156,8 @@ export interface ServerConfig {
   readonly secret?: string;
   readonly adminPort?: number;
   readonly adminAddress: string;
+  /** Admin ports of the servers (`statekeeper.admin.N`), where the inspector reads each one. */
+  readonly adminAddresses: ReadonlyMap<NodeId, AdminAddress>;
   readonly tls?: TlsPaths;
   /** Node ids of peer-protocol clients admitted on the quorum port (see `statekeeper.peerClients`). */
   readonly peerClients: readonly NodeId[];
@@ -245,7 +254,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     if (serverMatch !== null) {
       servers.push({ ...parseServerLine(p, serverMatch[1]!, fail), line: p });
     } else if (p.key.startsWith('statekeeper.')) {
-      if (!STATEKEEPER_KEYS.has(p.key)) fail(p, `unknown statekeeper key (known: ${[...STATEKEEPER_KEYS].join(', ')})`);
+      if (!STATEKEEPER_KEYS.has(p.key) && !ADMIN_ADDRESS_KEY.test(p.key)) fail(p, `unknown statekeeper key (known: ${[...STATEKEEPER_KEYS].join(', ')}, statekeeper.admin.N)`);
     } else if (p.key === 'dynamicConfigFile') {
       fail(p, 'dynamic reconfiguration files are not supported: put the server.N lines in this file');
     } else if (p.key.startsWith('group.') || p.key.startsWith('weight.')) {
@@ -361,6 +370,16 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
 
   const adminPort = integer('statekeeper.adminPort', undefined, 1, 65535);
   const adminAddress = byKey.get('statekeeper.adminAddress')?.value || '0.0.0.0';
+  const adminAddresses = new Map<NodeId, AdminAddress>();
+  for (const p of props) {
+    const m = ADMIN_ADDRESS_KEY.exec(p.key);
+    if (m === null) continue;
+    const id = Number(m[1]);
+    if (!members.some((s) => s.id === id)) fail(p, `server ${id} has no server.${id} line`);
+    const address = splitHostAndRest(p.value.trim(), p, fail);
+    if (address.rest.length !== 1) fail(p, 'must be host:port ([addr]:port for IPv6)');
+    adminAddresses.set(id, { host: address.host, port: port(address.rest[0]!, p, 'admin port', fail) });
+  }
 
   let tls: TlsPaths | undefined;
   const tlsProps = ['statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca'].map((k) => byKey.get(k));
@@ -408,6 +427,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     ...(secret === undefined ? {} : { secret }),
     ...(adminPort === undefined ? {} : { adminPort }),
     adminAddress,
+    adminAddresses,
     ...(tls === undefined ? {} : { tls }),
     peerClients,
     warnings,
@@ -483,6 +503,9 @@ const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
   'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca', 'statekeeper.peerClients',
   'statekeeper.snapshotRetainSlots',
 ]);
+
+/** `statekeeper.admin.N`: server N's admin address. */
+const ADMIN_ADDRESS_KEY = /^statekeeper\.admin\.(\d+)$/;
 
 const KNOWN_ZK_KEYS: ReadonlySet<string> = new Set([
   'tickTime', 'initLimit', 'syncLimit', 'dataDir', 'dataLogDir', 'clientPort', 'clientPortAddress', 'peerType',
@@ -584,6 +607,8 @@ export interface ServerConfigText {
   readonly secret: { readonly value: string } | { readonly file: string };
   readonly adminPort: number;
   readonly adminAddress: string;
+  /** Admin addresses of the servers (this one's too), written as `statekeeper.admin.N`. */
+  readonly adminAddresses?: ReadonlyMap<NodeId, AdminAddress>;
   readonly fourLetterWords?: readonly string[];
   readonly peerClients?: readonly NodeId[];
 }
@@ -605,6 +630,9 @@ export function formatServerConfig(c: ServerConfigText): string {
     `statekeeper.adminAddress=${c.adminAddress}`,
   ];
   if (c.peerClients !== undefined && c.peerClients.length > 0) lines.push(`statekeeper.peerClients=${c.peerClients.join(',')}`);
+  for (const [id, a] of [...(c.adminAddresses ?? new Map<NodeId, AdminAddress>())].sort(([x], [y]) => x - y)) {
+    lines.push(`statekeeper.admin.${id}=${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
+  }
   for (const s of c.servers) {
     const host = s.host.includes(':') ? `[${s.host}]` : s.host;
     const role = s.role === 'observer' ? ':observer' : '';

@@ -9,15 +9,16 @@
  * unknown, and only an operator (or `--rejoin` after wiping the directory) may decide.
  */
 import { randomInt } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { tap } from 'rxjs';
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Bus, Envelope } from '../../bus/types.js';
 import { MemoryBus } from '../../bus/memory.js';
 import { TcpBus } from '../../bus/tcp/index.js';
@@ -31,8 +32,12 @@ import { realClock, realtimeNetwork } from '../../node/realtime.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { PeerMessage } from '../../protocol/messages.js';
 import { SeededRandom } from '../../protocol/random.js';
+import { LiveRecorder, serveNodeReport } from '../../inspect/web/live-recorder.js';
+import type { LiveServerStatus } from '../../inspect/web/live-recorder.js';
+import { isInspectorPath } from '../../inspect/web/routes.js';
+import type { LiveInspector } from '../../inspect/web/live.js';
 import { adminPortOf, startAdminServer } from './admin.js';
-import type { NodeStatus, PeerStatus } from './admin.js';
+import type { AdminExtension, NodeStatus, PeerStatus } from './admin.js';
 import { membership } from './config.js';
 import type { ServerConfig } from './config.js';
 import { deriveTimings } from './timings.js';
@@ -82,7 +87,11 @@ export class StatekeeperServer {
   readonly bus: Bus<PeerMessage>;
   readonly tcpBus: TcpBus<PeerMessage> | undefined;
   readonly registry: Registry;
+  /** What the inspector shows of this node; records only while someone watches. */
+  readonly recorder: LiveRecorder;
   private admin: Server | undefined;
+  /** The inspector on the admin port, loaded on its first request. */
+  private inspector: Promise<LiveInspector> | undefined;
   private zk: ZkServer | undefined;
   private readonly isVoter: boolean;
   private recovering: boolean;
@@ -101,6 +110,7 @@ export class StatekeeperServer {
     const { voters, members } = membership(config);
     this.isVoter = voters.includes(config.myid);
     this.recovering = opts.rejoin === true && this.isVoter && voters.length > 1;
+    this.recorder = new LiveRecorder({ id: config.myid, node: () => this.node, serverRole: () => this.role(), status: () => this.liveStatus() });
     const baseBus: Bus<PeerMessage> = tcpBus ?? new MemoryBus<PeerMessage>(realtimeNetwork, new SeededRandom(randomInt(2 ** 31)));
     const metrics = this.createMetrics();
     this.bus = this.tapBus(baseBus, metrics.peerRequests);
@@ -120,13 +130,14 @@ export class StatekeeperServer {
       },
       onReply: () => metrics.replies.inc(),
       onLeaderObserved: (_node, leader, epoch) => this.logRole('observer', epoch, leader),
+      onTransition: () => this.recorder.onTransition(),
     };
     this.node = new ConsensusNode({
       id: config.myid,
       voters,
       members,
       bus: this.bus,
-      clock: realClock,
+      clock: this.recorder.wrapClock(realClock),
       now: () => Date.now(),
       storage,
       timings,
@@ -220,7 +231,7 @@ export class StatekeeperServer {
       server.node.start();
       server.service.start();
       if (config.adminPort !== undefined) {
-        server.admin = await startAdminServer(config.adminAddress, config.adminPort, { status: () => server!.status(), registry });
+        server.admin = await startAdminServer(config.adminAddress, config.adminPort, { status: () => server!.status(), registry, extension: server.adminExtension() });
       }
       await server.startClientPort();
     } catch (error) {
@@ -232,8 +243,9 @@ export class StatekeeperServer {
       throw error;
     }
     const { voters, members } = membership(config);
+    const adminPort = server.admin === undefined ? null : adminPortOf(server.admin);
     logger.info(
-      { event: 'started', voters, members, quorumPort: config.servers.find((s) => s.id === config.myid)?.quorumPort, clientPort: config.clientPort ?? null, adminPort: server.admin === undefined ? null : adminPortOf(server.admin), learnedSlot: storage.learnedSlot, timings: deriveTimings(config.tickTimeMs) },
+      { event: 'started', voters, members, quorumPort: config.servers.find((s) => s.id === config.myid)?.quorumPort, clientPort: config.clientPort ?? null, adminPort, inspector: adminPort === null ? null : server.inspectorUrl(adminPort), learnedSlot: storage.learnedSlot, timings: deriveTimings(config.tickTimeMs) },
       `n${config.myid} started (${server.isVoter ? 'participant' : 'observer'}) with ${storage.learnedSlot} learned slots`,
     );
     return server;
@@ -285,6 +297,8 @@ export class StatekeeperServer {
     this.stopping ??= (async () => {
       this.logger.info({ event: 'stopping' }, `n${this.id} stopping`);
       await this.stopClientPort();
+      this.recorder.close();
+      await (await this.inspector?.catch(() => undefined))?.close();
       if (this.admin !== undefined) {
         const admin = this.admin;
         admin.closeAllConnections();
@@ -359,6 +373,57 @@ export class StatekeeperServer {
     };
   }
 
+  // ---------------------------------------------------------------- inspector
+
+  /** Where the inspector page of this server is (its admin port). */
+  inspectorUrl(adminPort: number): string {
+    const host = this.config.adminAddress === '0.0.0.0' || this.config.adminAddress === '::' ? this.config.servers.find((s) => s.id === this.id)?.host ?? '127.0.0.1' : this.config.adminAddress;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${adminPort}/`;
+  }
+
+  /** The admin port's inspector paths: `/inspect/node` for the other nodes, the page for people. */
+  private adminExtension(): AdminExtension {
+    return {
+      handleRequest: async (req: IncomingMessage, res: ServerResponse) => {
+        if (serveNodeReport(this.recorder, req, res)) return true;
+        if (!isInspectorPath(new URL(req.url ?? '/', 'http://localhost').pathname)) return false;
+        return (await this.liveInspector()).handleRequest(req, res);
+      },
+      handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.liveInspector().then(
+          (inspector) => inspector.handleUpgrade(req, socket, head),
+          () => socket.destroy(),
+        );
+      },
+    };
+  }
+
+  private liveInspector(): Promise<LiveInspector> {
+    if (this.stopping !== undefined && this.inspector === undefined) return Promise.reject(new Error('the server is stopping'));
+    this.inspector ??= (async () => {
+      const { createLiveInspector } = await import('../../inspect/web/live.js');
+      const config = this.config;
+      const me = config.servers.find((s) => s.id === this.id);
+      const hosts = [config.adminAddress, me?.host, config.adminAddresses.get(this.id)?.host, hostname()].filter(
+        (h): h is string => h !== undefined && h !== '0.0.0.0' && h !== '::',
+      );
+      const peers = new Map([...config.adminAddresses].filter(([id]) => id !== this.id));
+      return createLiveInspector({ recorder: this.recorder, members: membership(config).members, peers, port: adminPortOf(this.admin!), hosts });
+    })();
+    return this.inspector;
+  }
+
+  /** What the inspector reports about this server beyond the consensus node. */
+  private liveStatus(): LiveServerStatus {
+    const servers = new Set(this.config.servers.map((s) => s.id));
+    return {
+      lastZxid: `0x${this.service.lastZxid.toString(16)}`,
+      sessions: this.service.sessionCount,
+      serving: this.isServing(),
+      peers: (this.tcpBus?.stats().peers ?? []).filter((p) => servers.has(p.peer)).map((p) => ({ id: p.peer, connected: p.connected })),
+    };
+  }
+
   // ---------------------------------------------------------------- internals
 
   private logRole(role: string, epoch: number, leader: NodeId | null): void {
@@ -370,17 +435,32 @@ export class StatekeeperServer {
   }
 
   /**
-   * The bus as the node sees it, plus two taps: counting client requests, and (on an observer, which
-   * runs no election) learning the leader from its commit notices so writes can be forwarded.
+   * The bus as the node sees it, plus taps: counting client requests, and the inspector's recorder
+   * (one boolean test per message while nobody watches).
    */
   private tapBus(bus: Bus<PeerMessage>, peerRequests: Counter): Bus<PeerMessage> {
     const observe = (env: Envelope<PeerMessage>): void => {
       const msg = env.msg;
       if (msg.type === 'ClientRequest') peerRequests.inc();
     };
+    const recorder = this.recorder;
     return {
-      send: (env) => bus.send(env),
-      inbox: (node): Observable<Envelope<PeerMessage>> => bus.inbox(node).pipe(tap(observe)),
+      send: (env) => {
+        recorder.onSend(env);
+        bus.send(env);
+      },
+      inbox: (node): Observable<Envelope<PeerMessage>> =>
+        new Observable<Envelope<PeerMessage>>((subscriber) =>
+          bus.inbox(node).subscribe({
+            next: (env) => {
+              observe(env);
+              // The recorder names this message as the cause of whatever the node does with it.
+              recorder.deliver(env, () => subscriber.next(env));
+            },
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => subscriber.complete(),
+          }),
+        ),
       close: () => bus.close(),
     };
   }

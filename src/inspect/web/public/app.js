@@ -115,7 +115,7 @@ function onEvent(e) {
         state.seenTypes.add(e.type);
         renderFilters();
       }
-      if (e.from >= 1001 || e.to >= 1001) state.clientSeen = true;
+      if (isClientId(e.from) || isClientId(e.to)) state.clientSeen = true;
       pushTimeline(e);
       return;
     case 'role':
@@ -135,6 +135,12 @@ function pushTimeline(e) {
   state.timeline.push(e);
   if (state.timeline.length > MAX_TIMELINE_ITEMS) state.timeline.splice(0, state.timeline.length - MAX_TIMELINE_ITEMS);
   state.timelineDirty = true;
+}
+
+/** A message endpoint that is not a node of the view: a simulated client, or a peer-protocol tool. */
+function isClientId(id) {
+  const v = state.view;
+  return v ? !v.nodes.some((n) => n.id === id) : id >= 1001;
 }
 
 function roleText(e) {
@@ -158,12 +164,20 @@ function log(text, cls = '') {
 function render() {
   const v = state.view;
   if (!v) return;
+  const live = v.kind === 'live';
+  document.body.classList.toggle('live', live);
+  $('#panel-live').hidden = !live;
   $('#title').textContent = v.title;
-  $('#time').textContent = v.nowMs.toFixed(3);
+  $('#time-label').textContent = live ? 'watching for' : 'virtual time';
+  $('#time').textContent = live ? (v.nowMs / 1000).toFixed(1) : v.nowMs.toFixed(3);
+  $('#time-unit').textContent = live ? 's' : 'ms';
+  $('#actions-label').textContent = live ? 'messages' : 'actions';
   $('#actions').textContent = v.actions.toLocaleString('en');
   const rs = $('#run-state');
   rs.className = `stat ${v.running ? (v.lagging ? 'lagging' : 'running') : 'paused'}`;
-  $('#run-label').textContent = v.running ? (v.lagging ? 'running (lagging)' : `running · ${v.speedMsPerS} ms/s`) : 'paused';
+  $('#run-label').textContent = live ? 'read-only' : v.running ? (v.lagging ? 'running (lagging)' : `running · ${v.speedMsPerS} ms/s`) : 'paused';
+  if (live) renderLiveNodes(v);
+  renderLegend(live);
   if (document.activeElement !== $('#speed')) $('#speed').value = String(v.speedMsPerS);
   for (const el of document.querySelectorAll('[data-needs]')) el.classList.toggle('disabled', !v.controls.includes(el.dataset.needs));
   for (const el of document.querySelectorAll('[data-needs] button, button[data-needs]')) {
@@ -182,6 +196,17 @@ function render() {
   renderCluster(v);
   renderCharts(v);
   if (state.tab === 'timeline') renderTimeline();
+}
+
+function renderLiveNodes(v) {
+  const html = v.nodes
+    .map((n) => `<li class="${n.up ? '' : 'down'}"><b>n${n.id}</b> ${esc(n.up ? `${n.activeLeader ? 'leader' : n.role}${n.serving === false ? ' (not serving)' : ''}` : n.note ?? 'down')}</li>`)
+    .join('');
+  const el = $('#live-nodes');
+  if (el.dataset.html !== html) {
+    el.innerHTML = html;
+    el.dataset.html = html;
+  }
 }
 
 function renderNodeSelect(v) {
@@ -254,10 +279,15 @@ function typeColor(type) {
   return (TYPE_GROUPS.find((g) => g.test(type)) ?? { color: '#495057' }).color;
 }
 
-function renderLegend() {
-  $('#legend').innerHTML =
+function renderLegend(live) {
+  const legend = $('#legend');
+  if (legend.dataset.live === String(live)) return;
+  legend.dataset.live = String(live);
+  legend.innerHTML =
     TYPE_GROUPS.map((g) => `<span><i style="background:${g.color}"></i>${g.name}</span>`).join('') +
-    '<span><i class="cut"></i>partitioned link</span><span class="muted">dots are messages in flight</span>';
+    (live
+      ? '<span><i class="cut"></i>peer link down</span><span class="muted">on each link: the latest message (fading with age) and how many arrived in the last 2 s</span>'
+      : '<span><i class="cut"></i>partitioned link</span><span class="muted">dots are messages in flight</span>');
 }
 
 const cards = new Map(); // node id -> element
@@ -267,7 +297,7 @@ function nodePositions(v, width, height) {
   const cx = width / 2;
   const cy = height / 2;
   const rx = Math.max(60, width / 2 - 125);
-  const ry = Math.max(60, height / 2 - 105);
+  const ry = Math.max(60, height / 2 - (v.kind === 'live' ? 125 : 105));
   const pos = new Map();
   v.nodes.forEach((node, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
@@ -307,6 +337,20 @@ function renderCluster(v) {
   }
   const span = Math.max(1, v.network.maxDelayMs);
   const at = (id) => pos.get(id) ?? clientPos;
+  // Live: messages cross a LAN too fast to see in flight, so each link shows its recent traffic:
+  // a dot near the receiver in the colour of the latest message (fading as it ages) and a count.
+  for (const l of v.links ?? []) {
+    const a = at(l.from);
+    const b = at(l.to);
+    const fade = Math.max(0.15, 1 - l.lastAgoMs / l.windowMs);
+    const x = a.x + (b.x - a.x) * 0.7;
+    const y = a.y + (b.y - a.y) * 0.7;
+    const title = `<title>n${l.from} → n${l.to}: ${l.count} messages in the last ${l.windowMs / 1000} s, latest ${esc(l.lastType)} ${Math.round(l.lastAgoMs)} ms ago</title>`;
+    parts.push(
+      `<g class="traffic" data-from="${l.from}" data-to="${l.to}">${title}<circle class="msg" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${typeColor(l.lastType)}" opacity="${fade.toFixed(2)}"/>` +
+        `<text class="traffic-label" x="${x.toFixed(1)}" y="${(y - 8).toFixed(1)}">${l.count}</text></g>`,
+    );
+  }
   for (const m of v.inFlight) {
     const a = at(m.from);
     const b = at(m.to);
@@ -347,7 +391,9 @@ function makeCard(id) {
   card.innerHTML = `
     <div class="card-head"><span class="nid">n${id}</span><span class="badge"></span></div>
     <div class="card-meta"><span class="epoch"></span><span class="applied"></span></div>
+    <div class="live-meta" hidden></div>
     <div class="card-sub"></div>
+    <div class="note" hidden></div>
     <ol class="tail"></ol>
     <div class="card-actions">
       <button class="btn-crash" data-needs-control="crash">Crash</button>
@@ -367,7 +413,7 @@ function makeCard(id) {
 }
 
 function updateCard(card, node, v) {
-  const role = node.up ? node.role : 'down';
+  const role = node.up ? node.role : node.role === 'unknown' ? 'unknown' : 'down';
   card.dataset.role = role;
   card.dataset.up = String(node.up);
   card.dataset.active = String(node.activeLeader);
@@ -377,14 +423,21 @@ function updateCard(card, node, v) {
   // Being cut from an isolated node says nothing new: the isolated node's card says it.
   const cutFrom = isolated ? [] : cutOf(node.id).filter((id) => !isIsolated(id));
   card.className = `card role-${role}${node.activeLeader ? ' active-leader' : ''}${node.id === state.selectedNode ? ' selected' : ''}${isolated ? ' isolated' : ''}`;
-  card.querySelector('.badge').textContent = node.up ? (node.activeLeader ? '★ leader' : role) : 'down';
+  card.querySelector('.badge').textContent = node.up ? (node.activeLeader ? '★ leader' : role) : role === 'unknown' ? 'unknown' : 'down';
   card.querySelector('.epoch').textContent = `epoch ${node.epoch}`;
   card.querySelector('.applied').textContent = `applied ${node.appliedSlot}`;
   const sub = [];
   if (node.up) sub.push(node.leader === null ? 'no leader known' : node.leader === node.id ? 'leads' : `follows n${node.leader}`);
   if (node.incarnation > 0) sub.push(`restarted ×${node.incarnation}`);
+  if (node.up && node.serving === false) sub.push('not serving');
   const subEl = card.querySelector('.card-sub');
   subEl.textContent = sub.join(' · ');
+  const liveMeta = card.querySelector('.live-meta');
+  liveMeta.hidden = node.lastZxid === undefined;
+  if (node.lastZxid !== undefined) liveMeta.innerHTML = `<span>zxid ${esc(node.lastZxid)}</span><span>${node.sessions} session${node.sessions === 1 ? '' : 's'}</span>`;
+  const noteEl = card.querySelector('.note');
+  noteEl.hidden = !node.note || node.up;
+  noteEl.textContent = node.note ?? '';
   if (isolated || cutFrom.length > 0) {
     const cutEl = document.createElement('span');
     cutEl.className = 'cut';
@@ -561,7 +614,7 @@ function renderTimeline() {
   const gutter = 86;
   const laneWidth = (width - gutter - 20) / Math.max(1, lanes.length);
   const laneX = new Map(lanes.map((l, i) => [l.id, gutter + laneWidth * (i + 0.5)]));
-  const xOf = (id) => laneX.get(id >= 1001 ? 'client' : id) ?? gutter;
+  const xOf = (id) => laneX.get(isClientId(id) ? 'client' : id) ?? gutter;
   const rows = [];
   for (let i = state.timeline.length - 1; i >= 0 && rows.length < MAX_TIMELINE_ROWS; i--) {
     const e = state.timeline[i];
@@ -606,7 +659,7 @@ function renderTimeline() {
       parts.push(`<g class="tl-note"><rect x="${gutter - 4}" y="${y - 10}" width="${width - gutter - 12}" height="19" rx="4"/><text x="${gutter + 4}" y="${y + 4}">${esc(e.text)}</text></g>`);
     }
   });
-  if (rows.length === 0) parts.push(`<text class="tl-empty" x="${width / 2}" y="60">no traffic yet — run or step the cluster</text>`);
+  if (rows.length === 0) parts.push(`<text class="tl-empty" x="${width / 2}" y="60">${v.kind === 'live' ? 'no traffic yet' : 'no traffic yet — run or step the cluster'}</text>`);
   svg.innerHTML = parts.join('');
   const header = $('#timeline-header');
   header.innerHTML = lanes.map((l) => `<span style="left:${laneX.get(l.id)}px">${l.label}</span>`).join('');
@@ -680,7 +733,7 @@ function wire() {
     if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
     const v = state.view;
     if (!v) return;
-    if (e.key === ' ') {
+    if (e.key === ' ' && v.controls.includes('run')) {
       e.preventDefault();
       control(v.running ? { type: 'pause' } : { type: 'run', speedMsPerS: Number($('#speed').value) });
     } else if (e.key === 'ArrowRight' && v.controls.includes('step')) {
@@ -693,7 +746,7 @@ function wire() {
     state.timelineDirty = true;
     render();
   });
-  renderLegend();
+  renderLegend(false);
   renderFilters();
 }
 
