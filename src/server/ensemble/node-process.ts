@@ -309,7 +309,8 @@ export class StatekeeperServer {
       this.bus.close();
       await this.tcpBus?.whenClosed();
       await this.storage.close();
-      this.logger.info({ event: 'stopped' }, `n${this.id} stopped`);
+      // What the disk now holds, so an offline replay of the data directory can be checked against it.
+      this.logger.info({ event: 'stopped', appliedSlot: this.node.appliedSlot, lastZxid: `0x${this.service.lastZxid.toString(16)}`, digest: this.service.tree.digest() }, `n${this.id} stopped`);
     })();
     return this.stopping;
   }
