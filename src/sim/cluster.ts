@@ -17,6 +17,7 @@ import type { Ballot } from '../protocol/ids.js';
 import type { Command, Entry, PeerMessage } from '../protocol/messages.js';
 import { entryKey } from '../protocol/messages.js';
 import { SeededRandom } from '../protocol/random.js';
+import { summarizeMessage } from '../protocol/summary.js';
 import { EntryLogApplication } from './log-application.js';
 import { emptyRecord, recordAcceptance } from './record.js';
 import type { RunRecord } from './record.js';
@@ -373,7 +374,7 @@ export class SimCluster {
     this.bus.observer = {
       onDeliver: (env) => {
         if (env.msg.type === 'ClientRequest' || env.msg.type === 'ClientReply') return;
-        this.trace!.push({ t: this.scheduler.now(), kind: 'deliver', from: env.from, to: env.to, msg: summarize(env.msg as PeerMessage) });
+        this.trace!.push({ t: this.scheduler.now(), kind: 'deliver', from: env.from, to: env.to, msg: summarizeMessage(env.msg as PeerMessage) });
       },
     };
   }
@@ -395,34 +396,3 @@ export class SimCluster {
   }
 }
 
-function summarize(msg: PeerMessage): string {
-  switch (msg.type) {
-    case 'AcceptRequest':
-      return `AcceptRequest b=${formatBallot(msg.ballot)} slots=${msg.fromSlot}..${msg.fromSlot + msg.entries.length - 1}`;
-    case 'AcceptedReply':
-      return `AcceptedReply b=${formatBallot(msg.ballot)} slots=${msg.fromSlot}..${msg.toSlot}`;
-    case 'PrepareRequest':
-      return `PrepareRequest b=${formatBallot(msg.ballot)} from=${msg.fromSlot}`;
-    case 'PromiseReply':
-      return `PromiseReply b=${formatBallot(msg.ballot)} accepted=${msg.accepted.length}`;
-    case 'RejectReply':
-      return `RejectReply b=${formatBallot(msg.ballot)} promised=${formatBallot(msg.promised)}`;
-    case 'CommitNotice':
-      return `CommitNotice b=${formatBallot(msg.ballot)} commit=${msg.commitSlot}`;
-    case 'LearnRequest':
-      return `LearnRequest from=${msg.fromSlot}`;
-    case 'LearnReply':
-      return `LearnReply slots=${msg.fromSlot}..${msg.fromSlot + msg.entries.length - 1}`;
-    case 'PreVoteRequest':
-    case 'VoteRequest':
-      return `${msg.type} e=${msg.epoch} log=${msg.lastLog.epoch}/${msg.lastLog.slot}`;
-    case 'PreVoteReply':
-    case 'VoteReply':
-      return `${msg.type} e=${msg.epoch} granted=${msg.granted}`;
-    case 'Heartbeat':
-    case 'HeartbeatReply':
-      return `${msg.type} e=${msg.epoch}`;
-    default:
-      return msg.type;
-  }
-}

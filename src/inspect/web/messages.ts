@@ -5,48 +5,11 @@
  * The routing mirrors `ConsensusNode.receive` in src/node/node.ts; a type missing there falls back
  * to the node itself, so a new message type shows up (as node-to-node) rather than disappearing.
  */
-import { formatBallot } from '../../protocol/ids.js';
 import type { NodeId } from '../../protocol/ids.js';
-import type { PeerMessage } from '../../protocol/messages.js';
 import type { MachineName } from './types.js';
 
-/** One line: the type and the fields that matter for reading a run. */
-export function summarizeMessage(msg: { readonly type: string }): string {
-  const m = msg as PeerMessage;
-  switch (m.type) {
-    case 'AcceptRequest':
-      return `AcceptRequest b=${formatBallot(m.ballot)} slots=${m.fromSlot}..${m.fromSlot + m.entries.length - 1}`;
-    case 'AcceptedReply':
-      return `AcceptedReply b=${formatBallot(m.ballot)} slots=${m.fromSlot}..${m.toSlot}`;
-    case 'PrepareRequest':
-      return `PrepareRequest b=${formatBallot(m.ballot)} from=${m.fromSlot}`;
-    case 'PromiseReply':
-      return `PromiseReply b=${formatBallot(m.ballot)} accepted=${m.accepted.length}`;
-    case 'RejectReply':
-      return `RejectReply b=${formatBallot(m.ballot)} promised=${formatBallot(m.promised)}`;
-    case 'CommitNotice':
-      return `CommitNotice b=${formatBallot(m.ballot)} commit=${m.commitSlot}`;
-    case 'LearnRequest':
-      return `LearnRequest from=${m.fromSlot}`;
-    case 'LearnReply':
-      return `LearnReply slots=${m.fromSlot}..${m.fromSlot + m.entries.length - 1}`;
-    case 'PreVoteRequest':
-    case 'VoteRequest':
-      return `${m.type} e=${m.epoch} log=${m.lastLog.epoch}/${m.lastLog.slot}`;
-    case 'PreVoteReply':
-    case 'VoteReply':
-      return `${m.type} e=${m.epoch} granted=${m.granted}`;
-    case 'Heartbeat':
-    case 'HeartbeatReply':
-      return `${m.type} e=${m.epoch}`;
-    case 'ClientRequest':
-      return `ClientRequest ${m.command.id}`;
-    case 'ClientReply':
-      return `ClientReply ${m.commandId} ${m.ok ? `ok slot=${m.slot ?? '?'}` : `not leader (hint ${m.leaderHint ?? 'none'})`}`;
-    default:
-      return msg.type;
-  }
-}
+/** One line: the type and the fields that matter for reading a run (shared with simulator traces). */
+export { summarizeMessage } from '../../protocol/summary.js';
 
 /** `node` when the node itself (not one of its machines) handles or sends the message. */
 export type Endpoint = MachineName | 'node';

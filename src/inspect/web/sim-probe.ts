@@ -339,7 +339,8 @@ export class SimProbe {
     const log = node.learnedLog;
     const first = Math.max(0, log.length - MAX_LOG_TAIL_ENTRIES);
     const logTail = log.slice(first).map((e, i) => ({
-      slot: first + i + 1,
+      // learnedLog starts at learnedFrom: earlier slots may be compacted into a snapshot.
+      slot: node.learnedFrom + first + i,
       epoch: e.origin.epoch,
       proposer: e.origin.nodeId,
       commands: e.commands.map((c) => c.id),
