@@ -240,8 +240,14 @@ export class CoordinationService implements Application {
   stop(): void {
     this.stopped = true;
     this.opts.clock.clearTimeout(this.tickTimer);
-    for (const p of this.pending.values()) this.opts.clock.clearTimeout(p.timer);
+    // Nothing this server started can be answered any more: settle it as ZooKeeper's client sees a
+    // dead server (the outcome unknown), so no caller waits forever.
+    const pending = [...this.pending.values()];
     this.pending.clear();
+    for (const p of pending) {
+      this.opts.clock.clearTimeout(p.timer);
+      p.done({ err: ErrorCode.CONNECTIONLOSS, zxid: this.lastZxidValue });
+    }
   }
 
   /** Messages the consensus node passes on (wire it to NodeOptions.onMessage). */
