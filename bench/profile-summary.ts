@@ -30,8 +30,11 @@ const ROOT = resolve(import.meta.dirname ?? '.', '..');
 function profileFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
-    if (statSync(p).isDirectory()) for (const f of readdirSync(p)) if (f.endsWith('.cpuprofile')) out.push(join(p, f));
-    else out.push(p);
+    if (!statSync(p).isDirectory()) {
+      out.push(p);
+      continue;
+    }
+    for (const f of readdirSync(p)) if (f.endsWith('.cpuprofile')) out.push(join(p, f));
   }
   return out.sort();
 }
