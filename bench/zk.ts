@@ -197,6 +197,9 @@ async function startStatekeeperEnsemble(work: string): Promise<Cluster> {
     dir: join(work, 'statekeeper'),
     basePort,
     handleSignals: false,
+    // zk-cluster.sh starts each ZooKeeper server with setsid: give ours a session each too, or the
+    // scheduler (autogroups) would make all three share one CPU share with the load generator.
+    detached: true,
     out: (line) => lines.push(line),
   });
   const endpoints = ensemble.connectString.split(',');
