@@ -91,10 +91,12 @@ export class ConsensusNode {
   private zxidCounter = 0;
   /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
   private readonly waiting = new Map<string, { client: NodeId; proposer: AnyActor }>();
-  /** Sends waiting for the writes before them (generation `needs`) to become durable. */
-  private readonly outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
+  /** Sends waiting for the writes they depend on (up to generation `needs`) to become durable. */
+  private outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
   /** Counts persist effects; a flush started at generation g makes every write up to g durable. */
   private writeGeneration = 0;
+  /** Generation of the last election write (epoch, vote): the ballot a proposer uses rests on it. */
+  private electionWriteGeneration = 0;
   private durableGeneration = 0;
   private flushing = false;
   private cause: unknown = undefined;
@@ -308,13 +310,12 @@ export class ConsensusNode {
     this.opts.observer?.onEffect?.(this.id, machine, effect, this.cause);
     const storage = this.opts.storage;
     switch (effect.type) {
-      case 'send':
-        if (this.writeGeneration > this.durableGeneration || this.outbox.length > 0) {
-          this.outbox.push({ effect, cause: this.cause, needs: this.writeGeneration });
-        } else {
-          this.sendNow(effect, this.cause);
-        }
+      case 'send': {
+        const needs = this.writesNeededBy(machine);
+        if (needs > this.durableGeneration) this.outbox.push({ effect, cause: this.cause, needs });
+        else this.sendNow(effect, this.cause);
         break;
+      }
       case 'requestVotes': {
         const lastLog = this.localLog();
         const msg: PeerMessage = effect.preVote
@@ -325,7 +326,7 @@ export class ConsensusNode {
       }
       case 'persistElection':
         storage.saveElection(effect.epoch, effect.votedFor);
-        this.writeGeneration++;
+        this.electionWriteGeneration = ++this.writeGeneration;
         break;
       case 'persistPromise':
         storage.savePromise(effect.promised);
@@ -353,7 +354,7 @@ export class ConsensusNode {
         // Never vote again in an epoch this voter may have voted in before it lost its disk.
         this.epoch = Math.max(this.epoch, effect.epoch);
         storage.saveElection(this.epoch, this.id);
-        this.writeGeneration++;
+        this.electionWriteGeneration = ++this.writeGeneration;
         this.election = this.spawnElection(this.epoch, this.id);
         this.election.start();
         break;
@@ -428,6 +429,19 @@ export class ConsensusNode {
     }
   }
 
+  /**
+   * The write generation a machine's sends must wait for. Acceptor (and learner) messages vouch for
+   * the acceptor's persistent state, so they wait for every earlier write, as before. Election
+   * messages rest only on the epoch and vote; proposer messages only on the epoch that makes the
+   * proposer's ballot unique (a proposer keeps no state of its own: what it sends is vouched for by
+   * the acceptors' durable replies). So neither waits behind acceptor writes: a heartbeat or an
+   * accept request does not sit out an fsync that has nothing to do with it. A send waiting for
+   * writes it does not depend on delays it, and no safety comes of it.
+   */
+  private writesNeededBy(machine: MachineName): number {
+    return machine === 'election' || machine === 'proposer' ? this.electionWriteGeneration : this.writeGeneration;
+  }
+
   private requestFlush(): void {
     if (this.flushing || !this.opts.storage.dirty) return;
     this.flushing = true;
@@ -437,9 +451,14 @@ export class ConsensusNode {
       if (this.stopped) return;
       this.durableGeneration = Math.max(this.durableGeneration, covers);
       // Only sends whose writes this flush covered may leave, in order; the rest wait for the next.
-      let ready = 0;
-      while (ready < this.outbox.length && this.outbox[ready]!.needs <= this.durableGeneration) ready++;
-      for (const s of this.outbox.splice(0, ready)) this.sendNow(s.effect, s.cause);
+      if (this.outbox.length > 0) {
+        const waiting = this.outbox;
+        this.outbox = [];
+        for (const s of waiting) {
+          if (s.needs <= this.durableGeneration) this.sendNow(s.effect, s.cause);
+          else this.outbox.push(s);
+        }
+      }
       this.requestFlush();
     });
   }
