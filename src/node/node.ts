@@ -80,6 +80,7 @@ export class ConsensusNode {
   private readonly opts: NodeOptions;
   private readonly machines: MachineSet;
   private readonly isVoter: boolean;
+  private readonly memberIds: ReadonlySet<NodeId>;
   private election: AnyActor | undefined;
   private acceptor: AnyActor | undefined;
   private learner: AnyActor;
@@ -120,6 +121,7 @@ export class ConsensusNode {
       clearTimeout: (id) => opts.clock.clearTimeout(id),
     };
     this.isVoter = opts.voters.includes(opts.id);
+    this.memberIds = new Set(opts.members);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
     this.epoch = durable.epoch;
@@ -387,6 +389,9 @@ export class ConsensusNode {
       if (client === undefined) continue;
       this.waiting.delete(command.id);
       this.opts.observer?.onReply?.(this.id, command.id, true);
+      // A server (this one or another member) submitted it for its own sessions and learns the
+      // outcome by applying the entry itself: only clients outside the ensemble need the reply.
+      if (this.memberIds.has(client)) continue;
       this.sendNow({ type: 'send', to: client, msg: { type: 'ClientReply', commandId: command.id, ok: true, slot, result } });
     }
   }
