@@ -71,6 +71,12 @@ export interface NodeOptions {
   readonly rejoin?: boolean;
   /** Messages the consensus layer does not own (client replies, service messages) go here. */
   readonly onMessage?: (env: Envelope<PeerMessage>) => void;
+  /**
+   * Hand client commands to the proposer in batches: commands submitted until `deliver` is called
+   * back (a real node defers it to the end of the event-loop turn) reach it as one Submit event
+   * instead of one event each. Absent (the simulator), every submit is delivered at once.
+   */
+  readonly batchSubmits?: (deliver: () => void) => void;
 }
 
 type AnyActor = Actor<any>;
@@ -92,6 +98,8 @@ export class ConsensusNode {
   private zxidCounter = 0;
   /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
   private readonly waiting = new Map<string, { client: NodeId; proposer: AnyActor }>();
+  /** Commands submitted since the last batch went to the proposer (with `batchSubmits`). */
+  private submitBatch: Command[] = [];
   /** Sends waiting for the writes they depend on (up to generation `needs`) to become durable. */
   private outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
   /** Counts persist effects; a flush started at generation g makes every write up to g durable. */
@@ -193,8 +201,28 @@ export class ConsensusNode {
     // A client that retries while its command is still queued here must not get it proposed twice.
     const fresh = commands.filter((c) => this.waiting.get(c.id)?.proposer !== proposer);
     for (const c of commands) this.waiting.set(c.id, { client: replyTo, proposer });
-    if (fresh.length > 0) this.deliver('proposer', proposer, { type: 'Submit', commands: fresh, nowMs: this.opts.now() });
+    if (fresh.length === 0) return true;
+    const batchSubmits = this.opts.batchSubmits;
+    if (batchSubmits === undefined) {
+      this.deliver('proposer', proposer, { type: 'Submit', commands: fresh, nowMs: this.opts.now() });
+      return true;
+    }
+    for (const c of fresh) this.submitBatch.push(c);
+    if (this.submitBatch.length === fresh.length) batchSubmits(() => this.deliverSubmitBatch());
     return true;
+  }
+
+  /**
+   * Commands reach the proposer they were submitted to; those submitted to one that is gone since
+   * are dropped, as when a proposer is replaced with commands in its queue: their submitters retry.
+   */
+  private deliverSubmitBatch(): void {
+    const batch = this.submitBatch;
+    this.submitBatch = [];
+    const proposer = this.proposer;
+    if (this.stopped || proposer === undefined) return;
+    const commands = batch.filter((c) => this.waiting.get(c.id)?.proposer === proposer);
+    if (commands.length > 0) this.deliver('proposer', proposer, { type: 'Submit', commands, nowMs: this.opts.now() });
   }
 
   receive(env: Envelope<PeerMessage>): void {
