@@ -137,6 +137,8 @@ export class StatekeeperServer {
       observer,
       ...(opts.rejoin === true ? { rejoin: true } : {}),
       onMessage: (env) => service?.onMessage(env),
+      // Writes that arrive in one turn of the event loop reach the proposer as one batch.
+      batchSubmits: (deliver) => void setImmediate(deliver),
     });
     service = new CoordinationService({
       node: this.node,
