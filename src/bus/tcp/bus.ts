@@ -305,6 +305,11 @@ export class TcpBus<M extends { readonly type: string } = PeerMessage> implement
     return this.inboxSubject.asObservable();
   }
 
+  /** Whether the link to `peer` is open (cheap: for per-request checks, where `stats()` is not). */
+  isLinkUp(peer: NodeId): boolean {
+    return this.links.get(peer)?.current !== undefined;
+  }
+
   stats(): TcpBusStats {
     const peers: PeerLinkStats[] = [];
     for (const link of this.links.values()) {
