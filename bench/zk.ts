@@ -197,6 +197,9 @@ async function startStatekeeperEnsemble(work: string): Promise<Cluster> {
     dir: join(work, 'statekeeper'),
     basePort,
     handleSignals: false,
+    // zk-cluster.sh starts each ZooKeeper server with setsid: give ours a session each too, or the
+    // scheduler (autogroups) would make all three share one CPU share with the load generator.
+    detached: true,
     out: (line) => lines.push(line),
   });
   const endpoints = ensemble.connectString.split(',');
@@ -262,8 +265,9 @@ async function main(): Promise<void> {
   const anchor = prepareAnchorCopy(work);
   if (args.profile !== '') {
     mkdirSync(args.profile, { recursive: true });
-    // Children inherit NODE_OPTIONS: every statekeeper node writes a .cpuprofile when it stops.
-    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${resolve(args.profile)}`.trim();
+    // Children inherit the environment: every statekeeper node writes a .cpuprofile when it exits
+    // (src/server/ensemble/node-main.ts; Node 20 refuses --cpu-prof in NODE_OPTIONS).
+    process.env.STATEKEEPER_CPU_PROFILE_DIR = resolve(args.profile);
   }
   const clusters: Cluster[] = [];
   const results: Record<string, Record<Workload, LoadResult[]>> = {};
@@ -272,7 +276,7 @@ async function main(): Promise<void> {
     clusters.push(zk);
     const sk = args.embedded ? await startEmbeddedStatekeeper() : await startStatekeeperEnsemble(work);
     clusters.push(sk);
-    if (args.profile !== '') delete process.env.NODE_OPTIONS; // the load generator is not profiled
+    if (args.profile !== '') delete process.env.STATEKEEPER_CPU_PROFILE_DIR; // the load generator is not profiled
     for (const c of clusters) results[c.name] = { write: [], read: [], mixed90: [], 'create-seq': [] };
     for (let round = 1; round <= rounds; round++) {
       for (const workload of workloads) {

@@ -140,6 +140,8 @@ interface JournalRecord {
 /** A {@link ConsensusStorage} in files: fsync before acknowledgement, recovery on open. */
 export class FileStorage implements ConsensusStorage {
   private readonly packr = new Packr(RECORD_CODEC_OPTIONS);
+  /** Entries packed for the acceptor journal and not yet appended to the learned log, with their bytes. */
+  private readonly journalledEntries = new WeakMap<Entry, Uint8Array>();
   private electionState: ElectionMeta;
   private electionDirty = false;
   private acceptorDirty = false;
@@ -311,7 +313,10 @@ export class FileStorage implements ConsensusStorage {
     }
     // Like MemoryStorage: only the next slot extends the log (a broken learner is the checks' business).
     if (slot !== this.learnedLog.lastIndex + 1) return;
-    this.append(this.learnedLog, [{ index: slot, payload: this.encode(entry) }]);
+    // The entry was usually packed moments ago for the acceptor journal: its bytes are the record.
+    const payload = this.journalledEntries.get(entry) ?? this.encode(entry);
+    this.journalledEntries.delete(entry);
+    this.append(this.learnedLog, [{ index: slot, payload }]);
     this.learnedDirty = true;
   }
 
@@ -366,22 +371,52 @@ export class FileStorage implements ConsensusStorage {
     if (this.failure !== undefined) return;
     const records: LogRecord[] = [];
     let next = this.acceptorLog.lastIndex + 1;
-    const record: JournalRecord = floor === undefined ? { p: promised, a: accepted } : { p: promised, a: accepted, f: floor };
-    for (const payload of this.encodeJournal(record)) records.push({ index: next++, payload });
+    // A checkpoint starts with its floor, then copies every entry above it (see the module comment).
+    if (floor !== undefined) records.push({ index: next++, payload: this.encode({ p: promised, a: [], f: floor } satisfies JournalRecord) });
+    for (const payload of this.encodeJournal(promised, accepted)) records.push({ index: next++, payload });
     this.append(this.acceptorLog, records);
     this.acceptorDirty = true;
   }
 
-  /** One journal record, or several when the entries do not fit one record. */
-  private encodeJournal(record: JournalRecord): Uint8Array[] {
-    const bytes = this.encode(record);
+  /**
+   * The journal records `{ p: promised, a: accepted }` of one persist: one record, or several when
+   * the entries do not fit one. Assembled from separately packed parts (the MessagePack of a map is
+   * its header, then key and value bytes), so each entry is packed once and its bytes kept for the
+   * learned log; readers decode the records as before.
+   */
+  private encodeJournal(promised: Ballot, accepted: readonly AcceptedEntry[]): Uint8Array[] {
     const limit = this.options.maxJournalRecordBytes ?? MAX_JOURNAL_RECORD_BYTES;
-    if (bytes.length <= limit || record.a.length <= 1) return [bytes];
-    const half = Math.ceil(record.a.length / 2);
-    const first: JournalRecord = record.f === undefined ? { p: record.p, a: record.a.slice(0, half) } : { p: record.p, a: record.a.slice(0, half), f: record.f };
-    return [...this.encodeJournal(first), ...this.encodeJournal({ p: record.p, a: record.a.slice(half) })];
+    const head = this.encode(promised);
+    const items: JournalItem[] = [];
+    let lastBallot: Ballot | undefined;
+    let ballotBytes: Uint8Array = head;
+    for (const a of accepted) {
+      if (a.ballot !== lastBallot) {
+        lastBallot = a.ballot;
+        ballotBytes = this.encode(a.ballot);
+      }
+      let entryBytes = this.journalledEntries.get(a.entry);
+      if (entryBytes === undefined) {
+        entryBytes = this.encode(a.entry);
+        this.journalledEntries.set(a.entry, entryBytes);
+      }
+      items.push(acceptedEntryBytes(a.slot, ballotBytes, entryBytes));
+    }
+    const records: Uint8Array[] = [];
+    let group: JournalItem[] = [];
+    let groupBytes = 0;
+    for (const item of items) {
+      if (group.length > 0 && journalRecordBytes(head, groupBytes, group.length + 1) + item.length > limit) {
+        records.push(journalRecord(head, group, groupBytes));
+        group = [];
+        groupBytes = 0;
+      }
+      group.push(item);
+      groupBytes += item.length;
+    }
+    if (group.length > 0 || records.length === 0) records.push(journalRecord(head, group, groupBytes));
+    return records;
   }
-
   private encode(value: unknown): Uint8Array {
     return this.packr.pack(value);
   }
@@ -399,6 +434,63 @@ export class FileStorage implements ConsensusStorage {
     this.failure = error;
     this.options.onFailure?.(error);
   }
+}
+
+// MessagePack framing for the journal records assembled by hand (see encodeJournal).
+const KEY_P = Uint8Array.of(0xa1, 0x70);
+const KEY_A = Uint8Array.of(0xa1, 0x61);
+const KEY_SLOT = Uint8Array.of(0xa4, 0x73, 0x6c, 0x6f, 0x74);
+const KEY_BALLOT = Uint8Array.of(0xa6, 0x62, 0x61, 0x6c, 0x6c, 0x6f, 0x74);
+const KEY_ENTRY = Uint8Array.of(0xa5, 0x65, 0x6e, 0x74, 0x72, 0x79);
+const FIXMAP_2 = 0x82;
+const FIXMAP_3 = 0x83;
+
+/** MessagePack of a non-negative safe integer, as msgpackr writes it (uint 8/16/32, else float 64). */
+function uintBytes(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  if (n < 0x100) return Uint8Array.of(0xcc, n);
+  if (n < 0x10000) return Uint8Array.of(0xcd, n >>> 8, n & 0xff);
+  if (n < 0x1_0000_0000) return Uint8Array.of(0xce, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  const out = new Uint8Array(9);
+  out[0] = 0xcb;
+  new DataView(out.buffer).setFloat64(1, n);
+  return out;
+}
+
+/** Header of a MessagePack array of `count` elements. */
+function arrayHeader(count: number): Uint8Array {
+  if (count < 16) return Uint8Array.of(0x90 | count);
+  if (count < 0x10000) return Uint8Array.of(0xdc, count >>> 8, count & 0xff);
+  return Uint8Array.of(0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff);
+}
+
+/** The packed parts of one `{ slot, ballot, entry }`, joined only when its record is written. */
+interface JournalItem {
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
+}
+
+function acceptedEntryBytes(slot: Slot, ballot: Uint8Array, entry: Uint8Array): JournalItem {
+  const slotBytes = uintBytes(slot);
+  const parts = [Uint8Array.of(FIXMAP_3), KEY_SLOT, slotBytes, KEY_BALLOT, ballot, KEY_ENTRY, entry];
+  return { parts, length: 1 + KEY_SLOT.length + slotBytes.length + KEY_BALLOT.length + ballot.length + KEY_ENTRY.length + entry.length };
+}
+
+/** Size of `{ p, a: [count items of itemBytes in all] }`. */
+function journalRecordBytes(promised: Uint8Array, itemBytes: number, count: number): number {
+  return 1 + KEY_P.length + promised.length + KEY_A.length + arrayHeader(count).length + itemBytes;
+}
+
+function journalRecord(promised: Uint8Array, items: readonly JournalItem[], itemBytes: number): Uint8Array {
+  const out = Buffer.allocUnsafe(journalRecordBytes(promised, itemBytes, items.length));
+  let at = 0;
+  const put = (part: Uint8Array): void => {
+    out.set(part, at);
+    at += part.length;
+  };
+  for (const part of [Uint8Array.of(FIXMAP_2), KEY_P, promised, KEY_A, arrayHeader(items.length)]) put(part);
+  for (const item of items) for (const part of item.parts) put(part);
+  return out;
 }
 
 function isBallot(value: unknown): value is Ballot {

@@ -85,6 +85,12 @@ export interface NodeOptions {
   readonly snapshots?: SnapshotPolicy;
   /** A snapshot from a peer could not be used (malformed); the transfer is dropped and retried. */
   readonly onBadSnapshot?: (from: NodeId, reason: string) => void;
+  /**
+   * Hand client commands to the proposer in batches: commands submitted until `deliver` is called
+   * back (a real node defers it to the end of the event-loop turn) reach it as one Submit event
+   * instead of one event each. Absent (the simulator), every submit is delivered at once.
+   */
+  readonly batchSubmits?: (deliver: () => void) => void;
 }
 
 /** A snapshot arriving from a peer, chunk by chunk. */
@@ -107,6 +113,7 @@ export class ConsensusNode {
   private readonly opts: NodeOptions;
   private readonly machines: MachineSet;
   private readonly isVoter: boolean;
+  private readonly memberIds: ReadonlySet<NodeId>;
   private election: AnyActor | undefined;
   private acceptor: AnyActor | undefined;
   private learner: AnyActor;
@@ -139,10 +146,14 @@ export class ConsensusNode {
   private latestCommit: { ballot: Ballot; commitSlot: Slot } | null = null;
   /** Client commands this node submitted, by id: who to answer once applied, and to which proposer. */
   private readonly waiting = new Map<string, { client: NodeId; proposer: AnyActor }>();
-  /** Sends waiting for the writes before them (generation `needs`) to become durable. */
-  private readonly outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
+  /** Commands submitted since the last batch went to the proposer (with `batchSubmits`). */
+  private submitBatch: Command[] = [];
+  /** Sends waiting for the writes they depend on (up to generation `needs`) to become durable. */
+  private outbox: { effect: SendEffect; cause: unknown; needs: number }[] = [];
   /** Counts persist effects; a flush started at generation g makes every write up to g durable. */
   private writeGeneration = 0;
+  /** Generation of the last election write (epoch, vote): the ballot a proposer uses rests on it. */
+  private electionWriteGeneration = 0;
   private durableGeneration = 0;
   private flushing = false;
   private cause: unknown = undefined;
@@ -166,6 +177,7 @@ export class ConsensusNode {
       clearTimeout: (id) => opts.clock.clearTimeout(id),
     };
     this.isVoter = opts.voters.includes(opts.id);
+    this.memberIds = new Set(opts.members);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
     this.recoveredSnapshot = durable.snapshot;
@@ -263,8 +275,28 @@ export class ConsensusNode {
     // A client that retries while its command is still queued here must not get it proposed twice.
     const fresh = commands.filter((c) => this.waiting.get(c.id)?.proposer !== proposer);
     for (const c of commands) this.waiting.set(c.id, { client: replyTo, proposer });
-    if (fresh.length > 0) this.deliver('proposer', proposer, { type: 'Submit', commands: fresh, nowMs: this.opts.now() });
+    if (fresh.length === 0) return true;
+    const batchSubmits = this.opts.batchSubmits;
+    if (batchSubmits === undefined) {
+      this.deliver('proposer', proposer, { type: 'Submit', commands: fresh, nowMs: this.opts.now() });
+      return true;
+    }
+    for (const c of fresh) this.submitBatch.push(c);
+    if (this.submitBatch.length === fresh.length) batchSubmits(() => this.deliverSubmitBatch());
     return true;
+  }
+
+  /**
+   * Commands reach the proposer they were submitted to; those submitted to one that is gone since
+   * are dropped, as when a proposer is replaced with commands in its queue: their submitters retry.
+   */
+  private deliverSubmitBatch(): void {
+    const batch = this.submitBatch;
+    this.submitBatch = [];
+    const proposer = this.proposer;
+    if (this.stopped || proposer === undefined) return;
+    const commands = batch.filter((c) => this.waiting.get(c.id)?.proposer === proposer);
+    if (commands.length > 0) this.deliver('proposer', proposer, { type: 'Submit', commands, nowMs: this.opts.now() });
   }
 
   receive(env: Envelope<PeerMessage>): void {
@@ -535,7 +567,7 @@ export class ConsensusNode {
     this.opts.observer?.onEffect?.(this.id, machine, effect, this.cause);
     const storage = this.opts.storage;
     switch (effect.type) {
-      case 'send':
+      case 'send': {
         if (effect.msg.type === 'LearnRequest' && this.incoming !== null) {
           // A snapshot is arriving: the learner's retry resumes it where it stopped.
           const incoming = this.incoming;
@@ -543,15 +575,15 @@ export class ConsensusNode {
           break;
         }
         if (effect.msg.type === 'LearnRequest') {
+          // Asks for chosen entries: depends on no local write.
           this.sendNow(this.learnAskTarget(effect, effect.msg.fromSlot), this.cause);
           break;
         }
-        if (this.writeGeneration > this.durableGeneration || this.outbox.length > 0) {
-          this.outbox.push({ effect, cause: this.cause, needs: this.writeGeneration });
-        } else {
-          this.sendNow(effect, this.cause);
-        }
+        const needs = this.writesNeededBy(machine);
+        if (needs > this.durableGeneration) this.outbox.push({ effect, cause: this.cause, needs });
+        else this.sendNow(effect, this.cause);
         break;
+      }
       case 'requestVotes': {
         const lastLog = this.localLog();
         const msg: PeerMessage = effect.preVote
@@ -562,7 +594,7 @@ export class ConsensusNode {
       }
       case 'persistElection':
         storage.saveElection(effect.epoch, effect.votedFor);
-        this.writeGeneration++;
+        this.electionWriteGeneration = ++this.writeGeneration;
         break;
       case 'persistPromise':
         storage.savePromise(effect.promised);
@@ -597,7 +629,7 @@ export class ConsensusNode {
         // Never vote again in an epoch this voter may have voted in before it lost its disk.
         this.epoch = Math.max(this.epoch, effect.epoch);
         storage.saveElection(this.epoch, this.id);
-        this.writeGeneration++;
+        this.electionWriteGeneration = ++this.writeGeneration;
         this.election = this.spawnElection(this.epoch, this.id);
         this.election.start();
         break;
@@ -632,6 +664,9 @@ export class ConsensusNode {
       if (client === undefined) continue;
       this.waiting.delete(command.id);
       this.opts.observer?.onReply?.(this.id, command.id, true);
+      // A server (this one or another member) submitted it for its own sessions and learns the
+      // outcome by applying the entry itself: only clients outside the ensemble need the reply.
+      if (this.memberIds.has(client)) continue;
       this.sendNow({ type: 'send', to: client, msg: { type: 'ClientReply', commandId: command.id, ok: true, slot, result } });
     }
     this.opts.application?.appliedEntry?.(slot, entry);
@@ -675,6 +710,19 @@ export class ConsensusNode {
     }
   }
 
+  /**
+   * The write generation a machine's sends must wait for. Acceptor (and learner) messages vouch for
+   * the acceptor's persistent state, so they wait for every earlier write, as before. Election
+   * messages rest only on the epoch and vote; proposer messages only on the epoch that makes the
+   * proposer's ballot unique (a proposer keeps no state of its own: what it sends is vouched for by
+   * the acceptors' durable replies). So neither waits behind acceptor writes: a heartbeat or an
+   * accept request does not sit out an fsync that has nothing to do with it. A send waiting for
+   * writes it does not depend on delays it, and no safety comes of it.
+   */
+  private writesNeededBy(machine: MachineName): number {
+    return machine === 'election' || machine === 'proposer' ? this.electionWriteGeneration : this.writeGeneration;
+  }
+
   private requestFlush(): void {
     if (this.flushing || !this.opts.storage.dirty) return;
     this.flushing = true;
@@ -684,9 +732,14 @@ export class ConsensusNode {
       if (this.stopped) return;
       this.durableGeneration = Math.max(this.durableGeneration, covers);
       // Only sends whose writes this flush covered may leave, in order; the rest wait for the next.
-      let ready = 0;
-      while (ready < this.outbox.length && this.outbox[ready]!.needs <= this.durableGeneration) ready++;
-      for (const s of this.outbox.splice(0, ready)) this.sendNow(s.effect, s.cause);
+      if (this.outbox.length > 0) {
+        const waiting = this.outbox;
+        this.outbox = [];
+        for (const s of waiting) {
+          if (s.needs <= this.durableGeneration) this.sendNow(s.effect, s.cause);
+          else this.outbox.push(s);
+        }
+      }
       this.requestFlush();
     });
   }

@@ -305,6 +305,11 @@ export class TcpBus<M extends { readonly type: string } = PeerMessage> implement
     return this.inboxSubject.asObservable();
   }
 
+  /** Whether the link to `peer` is open (cheap: for per-request checks, where `stats()` is not). */
+  isLinkUp(peer: NodeId): boolean {
+    return this.links.get(peer)?.current !== undefined;
+  }
+
   stats(): TcpBusStats {
     const peers: PeerLinkStats[] = [];
     for (const link of this.links.values()) {
@@ -550,11 +555,14 @@ export class TcpBus<M extends { readonly type: string } = PeerMessage> implement
     return frame;
   }
 
-  /** Sends of one synchronous burst go out together, after the sender's step. */
+  /**
+   * Sends made while the event loop works through one round of input (every message that arrived
+   * together, and the steps they caused) go out together, in one write per peer, after it.
+   */
   private scheduleFlush(link: Link<M>): void {
     if (link.flushScheduled || link.current === undefined || link.blocked) return;
     link.flushScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       link.flushScheduled = false;
       this.flush(link);
     });

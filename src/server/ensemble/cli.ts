@@ -121,6 +121,13 @@ export interface EnsembleCommandOptions {
   readonly out?: (line: string) => void;
   /** Install SIGINT/SIGTERM handlers that stop every node (default true). */
   readonly handleSignals?: boolean;
+  /**
+   * Start every server in a session of its own (setsid), as ZooKeeper's scripts start theirs, so
+   * the scheduler treats each as a separate daemon rather than as part of this command's session
+   * (bench/zk.ts: the ZooKeeper servers it compares against run that way). Default false: an
+   * interactive ensemble's servers go down with its terminal.
+   */
+  readonly detached?: boolean;
 }
 
 export interface EnsembleNode {
@@ -203,7 +210,7 @@ export async function ensembleCommand(opts: EnsembleCommandOptions = {}): Promis
   for (const node of nodes) {
     const rejoin = withState.length > 0 && !withState.includes(node) && n > 1;
     if (rejoin) out(`n${node.id}: no data while the others have some: starting it with --rejoin`);
-    const child = spawn(process.execPath, nodeProcessArgv(node.configFile, rejoin), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeProcessArgv(node.configFile, rejoin), { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached === true });
     node.child = child;
     const log = createWriteStream(join(dir, `n${node.id}`, 'server.log'), { flags: 'a' });
     child.stderr!.pipe(log, { end: false });

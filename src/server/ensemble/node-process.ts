@@ -29,6 +29,7 @@ import { FileStorage } from '../../node/file-storage.js';
 import { CoordinationService } from '../../node/service.js';
 import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
 import { realClock, realtimeNetwork } from '../../node/realtime.js';
+import type { Effect } from '../../protocol/effects.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { PeerMessage } from '../../protocol/messages.js';
 import { SeededRandom } from '../../protocol/random.js';
@@ -98,6 +99,7 @@ export class StatekeeperServer {
   private readonly startedMs = Date.now();
   private stopping: Promise<void> | undefined;
   private lastLogged = { role: '', epoch: -1, leader: null as NodeId | null };
+  private readonly knownLeader = new KnownLeader();
 
   private constructor(opts: ServerProcessOptions, storage: FileStorage, tcpBus: TcpBus<PeerMessage> | undefined, registry: Registry) {
     const config = opts.config;
@@ -118,6 +120,7 @@ export class StatekeeperServer {
     let service: CoordinationService | undefined;
     const observer: NodeObserver = {
       onEffect: (_node, _machine, effect) => {
+        this.knownLeader.observe(effect);
         if (effect.type === 'roleChanged') this.logRole(effect.role, effect.epoch, effect.leader);
         else if (effect.type === 'proposerActive') {
           this.logger.info({ event: 'leading', epoch: effect.ballot.epoch, baseSlot: effect.baseSlot, adopted: effect.adopted.length }, `n${this.id} leads epoch ${effect.ballot.epoch}: phase 1 done above slot ${effect.baseSlot}`);
@@ -159,6 +162,8 @@ export class StatekeeperServer {
       observer,
       ...(opts.rejoin === true ? { rejoin: true } : {}),
       onMessage: (env) => service?.onMessage(env),
+      // Writes that arrive in one turn of the event loop reach the proposer as one batch.
+      batchSubmits: (deliver) => void setImmediate(deliver),
     });
     service = new CoordinationService({
       node: this.node,
@@ -282,14 +287,20 @@ export class StatekeeperServer {
     return this.node.role;
   }
 
-  /** The server can take client requests: it leads with phase 1 done, or knows a leader it is linked to. */
+  /**
+   * The server can take client requests: it leads with phase 1 done, or knows a leader it is linked
+   * to. A pre-vote does not stop it (the epoch, and so the leader, has not changed yet): dropping
+   * every client each time a late timer fires a pre-vote that the others refuse would turn a busy
+   * machine's hiccup into reconnects. Checked for every request frame, so it must stay cheap.
+   */
   isServing(): boolean {
     if (this.stopping !== undefined) return false;
     const node = this.node;
     if (node.isActiveLeader) return true;
-    if (this.recovering || node.leader === null || node.leader === this.id) return false;
-    const link = this.tcpBus?.stats().peers.find((p) => p.peer === node.leader);
-    return link?.connected === true;
+    if (this.recovering) return false;
+    const leader = this.knownLeader.current(node.leader);
+    if (leader === null || leader === this.id) return false;
+    return this.tcpBus?.isLinkUp(leader) === true;
   }
 
   /** Graceful stop: close the ports, stop the machines, sync and close the store. */
@@ -519,6 +530,30 @@ export class StatekeeperServer {
       applied: new Counter({ name: 'statekeeper_commands_applied_total', help: 'Commands applied to the tree', registers }),
       replies: new Counter({ name: 'statekeeper_client_replies_total', help: 'Commands this server answered as committed', registers }),
     };
+  }
+}
+
+/**
+ * The leader a server still serves for. A pre-vote keeps the epoch: it asks whether the leader is
+ * gone without deposing it, and usually ends with the same leader (a follower whose timer fired
+ * late on a loaded machine). So the last leader stands until the election moves past its epoch (a
+ * campaign, or a later epoch adopted), even while the node itself names none.
+ */
+export class KnownLeader {
+  private last: { readonly id: NodeId; readonly epoch: number } | null = null;
+
+  /** Feed every effect of the node's machines. */
+  observe(effect: Effect): void {
+    if (effect.type === 'roleChanged') {
+      if (effect.leader !== null) this.last = { id: effect.leader, epoch: effect.epoch };
+    } else if (effect.type === 'persistElection' && this.last !== null && effect.epoch > this.last.epoch) {
+      this.last = null;
+    }
+  }
+
+  /** The node's leader if it names one, else the last one while its epoch lasts. */
+  current(nodeLeader: NodeId | null): NodeId | null {
+    return nodeLeader ?? this.last?.id ?? null;
   }
 }
 
