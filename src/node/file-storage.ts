@@ -152,8 +152,10 @@ export class FileStorage implements ConsensusStorage {
   private lastLearnedSync: Promise<void> = Promise.resolve();
   /** Snapshot writes, installs and compactions, in order (whatever their outcome). */
   private background: Promise<void> = Promise.resolve();
-  /** A peer's snapshot is being installed: learned entries after it wait for the log reset. */
+  /** Peers' snapshots being installed: learned entries after the newest wait for the log reset. */
   private installing = 0;
+  /** Slot of the newest snapshot being installed. */
+  private installSlot = 0;
   private deferredLearned: LogRecord[] = [];
   /** Journal index of a checkpoint whose older records may go once the checkpoint is synced. */
   private journalCheckpoint = 0;
@@ -273,18 +275,20 @@ export class FileStorage implements ConsensusStorage {
 
   installSnapshot(snapshot: NodeSnapshot, durable: () => void): void {
     this.installing++;
+    this.installSlot = snapshot.slot;
+    // Whatever waited for an earlier install is at or below this snapshot (it is ahead of the node).
+    this.deferredLearned = [];
     this.inBackground(async () => {
       await this.snapshots.write(snapshot.slot, snapshot.bytes);
       // Only now: a crash before this leaves the old log and the old snapshot, still consistent.
-      const deferred = this.deferredLearned;
-      this.deferredLearned = [];
       if (this.learnedLog.lastIndex < snapshot.slot + 1) await this.learnedLog.reset(snapshot.slot + 1);
       this.installing--;
-      const next = deferred.filter((r) => r.index > this.learnedLog.lastIndex);
-      if (this.installing > 0) {
-        this.deferredLearned = [...next, ...this.deferredLearned];
-      } else if (next.length > 0 && next[0]!.index === this.learnedLog.lastIndex + 1) {
-        this.append(this.learnedLog, next);
+      // A newer install follows: the entries waiting are after its snapshot, and wait for it.
+      if (this.installing > 0) return;
+      const deferred = this.deferredLearned;
+      this.deferredLearned = [];
+      if (deferred.length > 0 && deferred[0]!.index === this.learnedLog.lastIndex + 1) {
+        this.append(this.learnedLog, deferred);
         this.lastLearnedSync = this.learnedLog.sync().catch((error: unknown) => this.fail(error));
       }
     }, durable);
@@ -307,8 +311,8 @@ export class FileStorage implements ConsensusStorage {
     if (this.failure !== undefined) return;
     if (this.installing > 0) {
       // After the snapshot being installed: written once the log continues after it.
-      const last = this.deferredLearned.at(-1)?.index;
-      if (last === undefined || slot === last + 1) this.deferredLearned.push({ index: slot, payload: this.encode(entry) });
+      const expected = (this.deferredLearned.at(-1)?.index ?? this.installSlot) + 1;
+      if (slot === expected) this.deferredLearned.push({ index: slot, payload: this.encode(entry) });
       return;
     }
     // Like MemoryStorage: only the next slot extends the log (a broken learner is the checks' business).

@@ -325,6 +325,28 @@ describe('FileStorage snapshots and compaction', () => {
     await r.close();
   });
 
+  it('two installs in a row: entries learned between and after them all land after the newest', async () => {
+    const dir = tempDir();
+    const s = await FileStorage.open(dir, { nodeId: 1, ...small });
+    for (let slot = 1; slot <= 3; slot++) s.appendLearned(slot, entry(slot));
+    const first = waitFor((done) => s.installSnapshot({ slot: 20, bytes: new Uint8Array([20]) }, done));
+    s.appendLearned(21, entry(21));
+    s.appendLearned(22, entry(22));
+    // A second, newer snapshot arrives before the first is on disk.
+    const second = waitFor((done) => s.installSnapshot({ slot: 40, bytes: new Uint8Array([40]) }, done));
+    s.appendLearned(41, entry(41));
+    s.appendLearned(42, entry(42));
+    await Promise.all([first, second]);
+    // And learning goes on once both are installed.
+    s.appendLearned(43, entry(43));
+    await flushed(s);
+    await s.close();
+    const r = await FileStorage.open(dir, { nodeId: 1, ...small });
+    expect(r.load().snapshot?.slot).toBe(40);
+    expect(r.load().learned).toEqual([entry(41), entry(42), entry(43)]);
+    await r.close();
+  });
+
   it('a learned log that ends before the newest snapshot continues after it on open', async () => {
     const dir = tempDir();
     const s = await FileStorage.open(dir, { nodeId: 1, ...small });
