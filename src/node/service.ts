@@ -179,7 +179,7 @@ export class CoordinationService implements Application {
    * Replicated: per session, the attachment that owns it and the last write counter applied from it.
    * Writes from any other attachment are refused (SESSIONMOVED), retried forwards are dropped.
    */
-  private readonly lastApplied = new Map<string, { attachment: string; count: number }>();
+  private readonly lastApplied = new Map<string, { readonly attachment: string; count: number }>();
   private readonly bootNonce: string;
   private attachCounter = 0;
   private readonly pending = new Map<string, PendingWrite>();
@@ -414,7 +414,10 @@ export class CoordinationService implements Application {
       case 'create': {
         const txn: TreeTxn = { type: 'create', sessionId: s.id, auth, path: r.path, data: r.data, acl: r.acl, mode: r.mode as never, ...(r.ttlMs === undefined ? {} : { ttlMs: r.ttlMs }) };
         const res = await this.write(txn, s);
-        return { err: res.err, zxid: res.zxid, ...(res.path === undefined ? {} : { path: res.path }), ...(res.stat === undefined ? {} : { stat: res.stat }) };
+        const response: ZkResponse = { err: res.err, zxid: res.zxid };
+        if (res.path !== undefined) response.path = res.path;
+        if (res.stat !== undefined) response.stat = res.stat;
+        return response;
       }
       case 'delete':
       case 'check': {
@@ -423,7 +426,9 @@ export class CoordinationService implements Application {
       }
       case 'setData': {
         const res = await this.write({ type: 'setData', sessionId: s.id, auth, path: r.path, data: r.data, version: r.version }, s);
-        return { err: res.err, zxid: res.zxid, ...(res.stat === undefined ? {} : { stat: res.stat }) };
+        const response: ZkResponse = { err: res.err, zxid: res.zxid };
+        if (res.stat !== undefined) response.stat = res.stat;
+        return response;
       }
       case 'setACL': {
         const res = await this.write({ type: 'setACL', sessionId: s.id, auth, path: r.path, acl: r.acl, version: r.version }, s);
@@ -587,10 +592,17 @@ export class CoordinationService implements Application {
     } else if (owner !== undefined && c.own !== true && c.c !== undefined && c.c > owner.count + 1) {
       result = { err: ErrorCode.CONNECTIONLOSS, zxid }; // an earlier write of the session is missing: keep FIFO order
     } else {
-      if (c.s !== undefined && c.a !== undefined && c.c !== undefined) this.lastApplied.set(c.s, { attachment: c.a, count: c.c });
+      if (c.s !== undefined && c.a !== undefined && c.c !== undefined) {
+        if (owner !== undefined && owner.attachment === c.a) owner.count = c.c;
+        else this.lastApplied.set(c.s, { attachment: c.a, count: c.c });
+      }
       const applied = this.tree.apply(c.t, { zxid, timeMs: at.timeMs });
       this.lastZxidValue = zxid;
-      result = { err: applied.err, zxid, ...(applied.path === undefined ? {} : { path: applied.path }), ...(applied.stat === undefined ? {} : { stat: applied.stat }), ...(applied.results === undefined ? {} : { results: applied.results }) };
+      // Built field by field: this runs for every write on every replica.
+      result = { err: applied.err, zxid };
+      if (applied.path !== undefined) result.path = applied.path;
+      if (applied.stat !== undefined) result.stat = applied.stat;
+      if (applied.results !== undefined) result.results = applied.results;
       // Watch events first: a client must see the event before any response reflecting the change.
       if (applied.triggers.length > 0) {
         for (const n of this.watches.trigger(applied.triggers)) {

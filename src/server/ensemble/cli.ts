@@ -231,7 +231,8 @@ export async function ensembleCommand(opts: EnsembleCommandOptions = {}): Promis
     });
     exits.push(
       new Promise<void>((resolveExit) => {
-        child.on('exit', (code, signal) => {
+        // 'close', not 'exit': the log may be ended only once the child's output is all read.
+        child.on('close', (code, signal) => {
           node.role = 'exited';
           if (!stopping) out(`n${node.id} exited (${signal ?? `code ${code}`}); see ${join(dir, `n${node.id}`, 'server.log')}`);
           log.end();
