@@ -531,6 +531,8 @@ export class CoordinationService implements Application {
 
   /** Propose a transaction and resolve once this server has applied it. */
   private write(txn: TreeTxn, s: LocalSession | undefined, own = false, leaderOnly = false): Promise<ServiceApplyResult> {
+    // A stopped server answers nothing: a caller still getting here (a handshake under way) moves on.
+    if (this.stopped) return Promise.resolve({ err: ErrorCode.CONNECTIONLOSS, zxid: this.lastZxidValue });
     // Unique across lives of this server: a command of an earlier life may still commit after a restart.
     const id = `${this.opts.serverId}.${this.bootNonce}.${++this.commandCounter}`;
     const payload: ServiceCommand =
