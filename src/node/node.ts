@@ -129,7 +129,8 @@ export class ConsensusNode {
   private zxidCounter = 0;
   /** The newest snapshot this node has, served to learners behind its log (durable or not yet). */
   private latestSnapshot: NodeSnapshot | null = null;
-  private readonly recoveredSnapshot: NodeSnapshot | null;
+  /** The application state of the snapshot recovered from the store, until start() restores it. */
+  private recoveredAppState: Uint8Array | undefined;
   /** Newest snapshot known durable here: logs at or below it may be compacted. */
   private durableSnapshotSlot: Slot = 0;
   private snapshotting = false;
@@ -180,10 +181,9 @@ export class ConsensusNode {
     this.memberIds = new Set(opts.members);
     const durable = opts.storage.load();
     this.learned = durable.learned.slice();
-    this.recoveredSnapshot = durable.snapshot;
     if (durable.snapshot !== null) {
-      // Decoded again in start(); here only the log position is needed.
       const content = decodeNodeSnapshot(durable.snapshot.bytes);
+      this.recoveredAppState = content.app;
       this.learnedBase = content.slot;
       this.learnedBaseEpoch = content.lastEpoch;
       this.zxidEpoch = content.zxidEpoch;
@@ -213,10 +213,11 @@ export class ConsensusNode {
 
   /** Rebuild the application from the learned log, start the machines and listen on the bus. */
   start(): void {
-    if (this.recoveredSnapshot !== null) {
+    if (this.recoveredAppState !== undefined) {
       const app = this.opts.application;
       if (app?.restore === undefined) throw new Error(`node ${this.id} has a snapshot but its application cannot restore one`);
-      app.restore(decodeNodeSnapshot(this.recoveredSnapshot.bytes).app, this.learnedBase);
+      app.restore(this.recoveredAppState, this.learnedBase);
+      this.recoveredAppState = undefined;
     }
     for (let i = 0; i < this.learned.length; i++) this.applyToApplication(this.learnedBase + i + 1, this.learned[i]!, false);
     this.acceptor?.start();

@@ -82,8 +82,8 @@ type Write =
 export class MemoryStorage implements ConsensusStorage {
   private durable = MemoryStorage.blank();
   private unsynced: Write[] = [];
-  /** Nothing was made durable since the store was created or wiped. */
-  private blankSinceWipe = true;
+  /** Wiped, and nothing made durable since: the node must rejoin (recover from its peers). */
+  private lostDiskFlag = false;
   private waiters: (() => void)[] = [];
   private syncTimer: unknown = undefined;
 
@@ -123,12 +123,6 @@ export class MemoryStorage implements ConsensusStorage {
       snapshot: d.snapshot,
       learned: d.learned.slice(Math.max(0, snapshotSlot - d.learnedBase)),
     };
-  }
-
-  /** Entries and snapshots held, for tests of compaction. */
-  get retained(): { readonly acceptedSlots: number; readonly learnedFrom: Slot; readonly learnedTo: Slot; readonly snapshotSlot: Slot | null } {
-    const d = this.durable;
-    return { acceptedSlots: d.accepted.size, learnedFrom: d.learnedBase + 1, learnedTo: d.learnedBase + d.learned.length, snapshotSlot: d.snapshot?.slot ?? null };
   }
 
   saveElection(epoch: Epoch, votedFor: NodeId | null): void {
@@ -178,16 +172,19 @@ export class MemoryStorage implements ConsensusStorage {
     this.syncTimer = undefined;
   }
 
-  /** Whether nothing was made durable since creation or the last wipe (a disk that is still empty). */
-  get isBlank(): boolean {
-    return this.blankSinceWipe;
+  /**
+   * Whether the disk was lost and nothing was made durable since: a node started on it must rejoin,
+   * and still must after a crash in the middle of its recovery (which writes nothing until done).
+   */
+  get lostDisk(): boolean {
+    return this.lostDiskFlag;
   }
 
   /** Wipe the disk too (a node that lost its data directory). */
   wipe(): void {
     this.crash();
     this.durable = MemoryStorage.blank();
-    this.blankSinceWipe = true;
+    this.lostDiskFlag = true;
   }
 
   private startSync(): void {
@@ -205,13 +202,15 @@ export class MemoryStorage implements ConsensusStorage {
   private makeDurable(count: number): void {
     const d = this.durable;
     const callbacks: (() => void)[] = [];
-    if (count > 0) this.blankSinceWipe = false;
     for (let i = 0; i < count; i++) {
       const w = this.unsynced[i]!;
       switch (w.kind) {
         case 'election':
           d.epoch = w.epoch;
           d.votedFor = w.votedFor;
+          // A rejoining voter writes its election state only once its recovery is done (learned
+          // entries it writes meanwhile do not end the rejoin).
+          this.lostDiskFlag = false;
           break;
         case 'promise':
           d.promised = w.promised;

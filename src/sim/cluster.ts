@@ -87,8 +87,6 @@ export class SimCluster {
   private readonly observer: NodeObserver;
   /** The slot each node's current life recovered up to. */
   private readonly startAfter = new Map<NodeId, number>();
-  /** Nodes that lost their disk and have not started since: they start as rejoining. */
-  private readonly wiped = new Set<NodeId>();
 
   constructor(scenario: Scenario, options: ClusterOptions = {}) {
     this.scenario = scenario;
@@ -147,7 +145,6 @@ export class SimCluster {
   wipe(id: NodeId): void {
     this.crash(id);
     this.storages.get(id)!.wipe();
-    this.wiped.add(id);
   }
 
   /** Submit one client command through the simulated client `client` (0-based). */
@@ -189,8 +186,7 @@ export class SimCluster {
       seed: (this.scenario.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
       machines: this.machines,
       observer: this.observer,
-      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
-      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
+      rejoin: this.storages.get(id)!.lostDisk,
       application,
       ...(every === undefined ? {} : { snapshots: { everyCommands: every, retainSlots: SIM_SNAPSHOT_RETAIN_SLOTS, chunkBytes: SIM_SNAPSHOT_CHUNK_BYTES } }),
     });

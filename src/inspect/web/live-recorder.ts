@@ -24,6 +24,9 @@ import type { PeerMessage } from '../../protocol/messages.js';
 import { LIVE_LEASE_MS, LIVE_REPORT_PROTOCOL, MAX_LIVE_EVENTS_PER_REPORT, MAX_LIVE_NODE_EVENTS, MAX_LOG_TAIL_ENTRIES } from './constants.js';
 import { summarizeMessage } from './messages.js';
 import { NODE_REPORT_PATH } from './routes.js';
+import { DropOldestQueue } from './queue.js';
+import { valueKey } from './state-values.js';
+import type { AnySnapshot } from './state-values.js';
 import { toJsonSafe } from './stately.js';
 import type { LogEntryView, MachineName } from './types.js';
 
@@ -136,66 +139,39 @@ interface MachineMemo {
   epoch: number;
 }
 
-interface AnySnapshot {
-  readonly value: unknown;
-  readonly status: string;
-  readonly context?: unknown;
-}
-
-function valueKey(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** A ring of numbered events: O(1) append, direct access by sequence number. */
+/** Numbered events in a drop-oldest ring: O(1) append, direct access by sequence number. */
 class SequenceRing {
-  private items: (LiveNodeEvent | undefined)[];
-  private head = 0;
-  private size = 0;
-  /** Sequence number of the item at `head`. */
-  private first = 1;
+  private readonly events: DropOldestQueue<LiveNodeEvent>;
+  /** Sequence number of the newest event (numbering continues across clear()). */
   last = 0;
 
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`ring capacity must be a positive integer, got ${capacity}`);
-    this.items = new Array<LiveNodeEvent | undefined>(capacity);
+  constructor(capacity: number) {
+    this.events = new DropOldestQueue(capacity);
   }
 
   get length(): number {
-    return this.size;
+    return this.events.length;
   }
 
   get firstSeq(): number {
-    return this.size === 0 ? this.last + 1 : this.first;
+    return this.last - this.events.length + 1;
   }
 
   push(make: (seq: number) => LiveNodeEvent): void {
-    const seq = ++this.last;
-    if (this.size === 0) this.first = seq;
-    if (this.size === this.capacity) {
-      this.items[this.head] = make(seq);
-      this.head = (this.head + 1) % this.capacity;
-      this.first++;
-      return;
-    }
-    this.items[(this.head + this.size) % this.capacity] = make(seq);
-    this.size++;
+    this.events.push(make(++this.last));
   }
 
   /** Events with a sequence number above `since`, oldest first, at most `max`. */
   after(since: number, max: number): LiveNodeEvent[] {
+    const first = this.firstSeq;
     const out: LiveNodeEvent[] = [];
-    if (this.size === 0) return out;
-    if (since >= this.last) return out;
-    const start = Math.max(this.first, since + 1);
-    for (let seq = start; seq <= this.last && out.length < max; seq++) out.push(this.items[(this.head + seq - this.first) % this.capacity]!);
+    for (let seq = Math.max(first, since + 1); seq <= this.last && out.length < max; seq++) out.push(this.events.at(seq - first)!);
     return out;
   }
 
   /** Drops every event; numbering continues, so readers see the gap. */
   clear(): void {
-    this.items = new Array<LiveNodeEvent | undefined>(this.capacity);
-    this.head = 0;
-    this.size = 0;
+    this.events.clear();
   }
 }
 

@@ -365,12 +365,7 @@ export class LiveSource implements ClusterSource {
       if (events.length > 0) t.cursor = events[events.length - 1]!.seq;
     }
     const wasUp = t.up;
-    t.state = report.node;
-    t.up = true;
-    t.everUp = true;
-    t.down = false;
-    t.note = undefined;
-    t.answeredAtMs = report.nowMs;
+    this.answered(t, report);
     if (!wasUp) this.record({ kind: 'role', node: t.id, role: report.node.role, epoch: report.node.epoch, activeLeader: report.node.activeLeader, up: true, atMs: this.rel(report.nowMs) });
     for (const e of events) this.pending.push({ node: t, e });
   }
@@ -380,6 +375,11 @@ export class LiveSource implements ClusterSource {
     if (t.namesInstance !== undefined && t.namesInstance !== report.instance) t.incarnation++;
     t.instance = report.instance;
     this.useNamesOf(t, report.instance);
+    this.answered(t, report);
+  }
+
+  /** The node answered: its state is the report's, and it is up. */
+  private answered(t: Track, report: LiveNodeReport): void {
     t.state = report.node;
     t.up = true;
     t.everUp = true;

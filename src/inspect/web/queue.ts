@@ -43,6 +43,12 @@ export class DropOldestQueue<T> {
     return out;
   }
 
+  /** The item `index` places after the oldest (0: the oldest), without removing it. */
+  at(index: number): T | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.size) return undefined;
+    return this.items[(this.head + index) % this.capacity];
+  }
+
   /** The items, oldest first, without removing them. */
   toArray(): T[] {
     const out: T[] = [];

@@ -14,6 +14,8 @@ import type { ConsensusNode } from '../../node/node.js';
 import type { NodeId } from '../../protocol/ids.js';
 import type { SimCluster } from '../../sim/cluster.js';
 import { activePaths } from './charts.js';
+import { valueKey } from './state-values.js';
+import type { AnySnapshot } from './state-values.js';
 import { INFLIGHT_GRACE_MS, MAX_HISTORY_EVENTS, MAX_INFLIGHT_SHOWN, MAX_LOG_TAIL_ENTRIES } from './constants.js';
 import { isClient, nodeActorId } from './actors.js';
 import { receiverMachine, senderMachine, summarizeMessage } from './messages.js';
@@ -58,16 +60,6 @@ interface Sent {
   /** No copy can arrive after this (the largest delay at send time). */
   readonly latestAtMs: number;
   delivered: number;
-}
-
-interface AnySnapshot {
-  readonly value: unknown;
-  readonly status: string;
-  readonly context?: unknown;
-}
-
-function valueKey(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 export class SimProbe {

@@ -236,7 +236,6 @@ export class ScriptCluster {
   private readonly storages = new Map<NodeId, MemoryStorage>();
   private readonly incarnation = new Map<NodeId, number>();
   private readonly startAfter = new Map<NodeId, number>();
-  private readonly wiped = new Set<NodeId>();
   private readonly timeouts = new Map<NodeId, readonly [number, number]>();
   private readonly lastRole = new Map<NodeId, string>();
   private readonly machines: MachineSet;
@@ -325,7 +324,6 @@ export class ScriptCluster {
   wipe(id: NodeId): void {
     this.crash(id);
     this.storages.get(id)!.wipe();
-    this.wiped.add(id);
   }
 
   restart(id: NodeId): void {
@@ -405,8 +403,7 @@ export class ScriptCluster {
       seed: (this.options.seed * 31 + id * 7919 + this.incarnation.get(id)! * 104729) | 0,
       machines: this.machines,
       observer: this.observer,
-      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
-      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
+      rejoin: this.storages.get(id)!.lostDisk,
     });
     this.nodes.set(id, node);
     this.startAfter.set(id, node.appliedSlot);

@@ -112,7 +112,6 @@ export class ZkSimCluster {
   private readonly servers = new Map<NodeId, ZkServer | undefined>();
   private readonly storages = new Map<NodeId, MemoryStorage>();
   private readonly incarnations = new Map<NodeId, number>();
-  private readonly wiped = new Set<NodeId>();
   private readonly watchers = new Set<ServerWatcher>();
   /** Set by any action that may have resolved a promise: the run loop drains microtasks before moving on. */
   private microtasksMayBePending = false;
@@ -277,7 +276,6 @@ export class ZkSimCluster {
   wipe(id: NodeId): void {
     this.crash(id);
     this.storages.get(id)!.wipe();
-    this.wiped.add(id);
     this.restart(id);
   }
 
@@ -367,8 +365,7 @@ export class ZkSimCluster {
       storage: this.storages.get(id)!,
       timings: this.options.timings ?? SIM_TIMINGS,
       seed: (this.scenario.seed * 31 + id * 7919 + incarnation * 104729) | 0,
-      // Still rejoining until its recovery made something durable: a crash mid-recovery leaves the disk empty.
-      rejoin: this.wiped.has(id) && (this.storages.get(id)!.isBlank || !this.wiped.delete(id)),
+      rejoin: this.storages.get(id)!.lostDisk,
       application: {
         // The node replays its durable log from start(), so the service exists by then.
         apply: (command, at) => {
