@@ -87,6 +87,8 @@ export class SimCluster {
   private readonly observer: NodeObserver;
   /** The slot each node's current life recovered up to. */
   private readonly startAfter = new Map<NodeId, number>();
+  /** The highest slot any acknowledgement named (checked after every step, so kept, not recomputed). */
+  private highestAckedSlot = 0;
 
   constructor(scenario: Scenario, options: ClusterOptions = {}) {
     this.scenario = scenario;
@@ -264,7 +266,10 @@ export class SimCluster {
     if (msg.type !== 'ClientReply') return;
     this.traceEvent({ t: this.scheduler.now(), kind: 'reply', client: client.id, from: env.from, id: msg.commandId, ok: msg.ok });
     if (msg.ok) {
-      if (!this.record.acked.has(msg.commandId)) this.record.acked.set(msg.commandId, { atMs: this.scheduler.now(), slot: msg.slot ?? 0 });
+      if (!this.record.acked.has(msg.commandId)) {
+        this.record.acked.set(msg.commandId, { atMs: this.scheduler.now(), slot: msg.slot ?? 0 });
+        this.highestAckedSlot = Math.max(this.highestAckedSlot, msg.slot ?? 0);
+      }
       client.unacked.delete(msg.commandId);
       client.target = env.from;
       return;
@@ -345,9 +350,7 @@ export class SimCluster {
     }
     // And some live node has learned every acknowledged slot: a learner still catching up (say, by
     // snapshot transfer) would otherwise make the final logs look shorter than what was chosen.
-    let highestAcked = 0;
-    for (const ack of this.record.acked.values()) if (ack.slot > highestAcked) highestAcked = ack.slot;
-    for (const node of this.nodes.values()) if (node !== undefined && node.appliedSlot >= highestAcked) return true;
+    for (const node of this.nodes.values()) if (node !== undefined && node.appliedSlot >= this.highestAckedSlot) return true;
     return false;
   }
 
