@@ -9,6 +9,12 @@
  * ZooKeeper through the anchor script shared/bench/zk-cluster.sh (forceSync=yes), statekeeper
  * through its own `statekeeper ensemble` (src/server/ensemble: one process per node, FileStorage,
  * TCP peer bus; `--embedded` instead runs EmbeddedEnsemble + ZkServers in one child process).
+ * Every server of both systems runs in a session of its own (zk-cluster.sh uses setsid; the
+ * ensemble is started `detached`), so with autogroup scheduling each gets its own CPU share and
+ * neither system shares one with the load generator.
+ *
+ * `--profile DIR`: each statekeeper server writes a V8 CPU profile to DIR when it stops;
+ * `npx tsx bench/profile-summary.ts DIR` prints self time by package and by function.
  * Both face shared/bench/load.mjs, the anchor load generator (closed loop, C connections spread
  * over the three client ports, K operations in flight each, 100-byte values, 1,000 keys).
  *

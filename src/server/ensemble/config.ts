@@ -6,7 +6,7 @@
  * | key | meaning | default |
  * | --- | --- | --- |
  * | tickTime | base time unit (ms): session timeouts and election timings derive from it | 3000 (ZooKeeper's) |
- * | initLimit, syncLimit | ticks (validated; see {@link deriveTimings} for why they do not drive timings) | 10, 5 |
+ * | initLimit, syncLimit | ticks (validated; syncLimit × tickTime bounds how long a server serves for a leader it no longer hears; see {@link deriveTimings}) | 10, 5 |
  * | dataDir | election metadata, `myid` | required |
  * | dataLogDir | the write-ahead logs | dataDir |
  * | clientPort, clientPortAddress | the ZooKeeper client port (also `server.N=...;[addr:]port`) | none, 0.0.0.0 |

@@ -99,7 +99,7 @@ export class StatekeeperServer {
   private readonly startedMs = Date.now();
   private stopping: Promise<void> | undefined;
   private lastLogged = { role: '', epoch: -1, leader: null as NodeId | null };
-  private readonly knownLeader = new KnownLeader();
+  private readonly knownLeader: KnownLeader;
 
   private constructor(opts: ServerProcessOptions, storage: FileStorage, tcpBus: TcpBus<PeerMessage> | undefined, registry: Registry) {
     const config = opts.config;
@@ -110,6 +110,7 @@ export class StatekeeperServer {
     this.tcpBus = tcpBus;
     this.registry = registry;
     const { voters, members } = membership(config);
+    this.knownLeader = new KnownLeader(config.syncLimitTicks * config.tickTimeMs);
     this.isVoter = voters.includes(config.myid);
     this.recovering = opts.rejoin === true && this.isVoter && voters.length > 1;
     this.recorder = new LiveRecorder({ id: config.myid, node: () => this.node, serverRole: () => this.role(), status: () => this.liveStatus() });
@@ -298,7 +299,7 @@ export class StatekeeperServer {
     const node = this.node;
     if (node.isActiveLeader) return true;
     if (this.recovering) return false;
-    const leader = this.knownLeader.current(node.leader);
+    const leader = this.knownLeader.current(node.leader, Date.now());
     if (leader === null || leader === this.id) return false;
     return this.tcpBus?.isLinkUp(leader) === true;
   }
@@ -453,6 +454,7 @@ export class StatekeeperServer {
   private tapBus(bus: Bus<PeerMessage>, peerRequests: Counter): Bus<PeerMessage> {
     const observe = (env: Envelope<PeerMessage>): void => {
       const msg = env.msg;
+      this.knownLeader.heard(env.from, Date.now());
       if (msg.type === 'ClientRequest') peerRequests.inc();
     };
     const recorder = this.recorder;
@@ -536,11 +538,16 @@ export class StatekeeperServer {
 /**
  * The leader a server still serves for. A pre-vote keeps the epoch: it asks whether the leader is
  * gone without deposing it, and usually ends with the same leader (a follower whose timer fired
- * late on a loaded machine). So the last leader stands until the election moves past its epoch (a
- * campaign, or a later epoch adopted), even while the node itself names none.
+ * late on a loaded machine). So while the node names no leader, the last one stands until the
+ * election moves past its epoch (a campaign, or a later epoch adopted), and only as long as it was
+ * heard from within `maxSilenceMs`: ZooKeeper's follower likewise serves until it has not heard
+ * from its leader for syncLimit ticks.
  */
 export class KnownLeader {
   private last: { readonly id: NodeId; readonly epoch: number } | null = null;
+  private lastHeardMs = -Infinity;
+
+  constructor(private readonly maxSilenceMs: number) {}
 
   /** Feed every effect of the node's machines. */
   observe(effect: Effect): void {
@@ -551,9 +558,16 @@ export class KnownLeader {
     }
   }
 
-  /** The node's leader if it names one, else the last one while its epoch lasts. */
-  current(nodeLeader: NodeId | null): NodeId | null {
-    return nodeLeader ?? this.last?.id ?? null;
+  /** Feed every message received, with its sender. */
+  heard(from: NodeId, nowMs: number): void {
+    if (from === this.last?.id) this.lastHeardMs = nowMs;
+  }
+
+  /** The node's leader if it names one, else the last one while its epoch lasts and it is not silent. */
+  current(nodeLeader: NodeId | null, nowMs: number): NodeId | null {
+    if (nodeLeader !== null) return nodeLeader;
+    if (this.last === null || nowMs - this.lastHeardMs > this.maxSilenceMs) return null;
+    return this.last.id;
   }
 }
 

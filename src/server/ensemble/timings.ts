@@ -16,9 +16,12 @@
  *
  * So with the defaults a leader killed with SIGKILL is replaced after one election timeout plus
  * two round trips (pre-vote, vote) and phase 1: well under the 2 s budget. The 75 ms ceiling keeps
- * four missed heartbeats above a long GC pause or a busy two-core machine. initLimit and syncLimit
- * are validated but drive nothing: catching up is paced by the learner retry, and a lagging follower
- * never blocks the leader (it is simply not in the quorum that chooses).
+ * four missed heartbeats above a long GC pause or a busy two-core machine. initLimit is validated
+ * but drives nothing: catching up is paced by the learner retry, and a lagging follower never blocks
+ * the leader (it is simply not in the quorum that chooses). syncLimit drives no protocol timing
+ * either; it bounds only how long a server in a pre-vote goes on serving clients for a leader it
+ * has not heard from (KnownLeader in node-process.ts), as a ZooKeeper follower serves until
+ * syncLimit ticks of silence.
  *
  * Session timeouts keep ZooKeeper's meaning exactly: negotiated into [2, 20] ticks unless
  * minSessionTimeout / maxSessionTimeout say otherwise.
