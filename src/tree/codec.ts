@@ -112,6 +112,18 @@ export class ByteWriter {
   }
 
   /** A copy of everything written so far. */
+  /** Bytes written so far. */
+  get size(): number {
+    return this.length;
+  }
+
+  /** Overwrite four bytes already written (a count known only later). */
+  patchU32(at: number, v: number): this {
+    if (at < 0 || at + 4 > this.length) throw new RangeError(`patch at ${at} is outside the ${this.length} bytes written`);
+    this.dv.setUint32(at, v);
+    return this;
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }

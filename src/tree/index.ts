@@ -48,5 +48,5 @@ export {
   splitPath,
   ZOOKEEPER_PATH,
 } from './path.js';
-export { SNAPSHOT_FORMAT_VERSION } from './snapshot.js';
+export { SNAPSHOT_FORMAT_VERSION, SNAPSHOT_STEP_NODES, SnapshotEncoder } from './snapshot.js';
 export type * from './txn.js';

@@ -11,9 +11,9 @@
  * The same tree always gives the same bytes (sessions and nodes are written in sorted order).
  */
 import { ByteReader, ByteWriter } from './codec.js';
-import { readNode, writeNode } from './node.js';
+import { readNode, writeNode, type NodeRecord } from './node.js';
 import { splitPath } from './path.js';
-import { NodeStore } from './store.js';
+import { NodeStore, type SessionRecord } from './store.js';
 
 /**
  * Bump when the layout changes; versions not listed in {@link READABLE_SNAPSHOT_VERSIONS} are
@@ -34,14 +34,8 @@ function compareStrings(a: string, b: string): number {
 
 /** Encode the store and the last applied zxid. */
 export function encodeSnapshot(store: NodeStore, lastZxid: bigint): Uint8Array {
-  const w = new ByteWriter().raw(MAGIC).u16(SNAPSHOT_FORMAT_VERSION).i64(lastZxid);
-  const sessionIds = [...store.sessions.keys()].sort(compareBigInt);
-  w.u32(sessionIds.length);
-  for (const id of sessionIds) {
-    const s = store.sessions.get(id);
-    if (s === undefined) continue;
-    w.i64(id).f64(s.timeoutMs).u8(s.passwordHex === undefined ? 0 : 1).string(s.passwordHex ?? '');
-  }
+  const w = new ByteWriter();
+  writeHeader(w, lastZxid, [...store.sessions]);
   const paths = [...store.nodes.keys()].sort(compareStrings);
   w.u32(paths.length);
   for (const path of paths) {
@@ -51,6 +45,189 @@ export function encodeSnapshot(store: NodeStore, lastZxid: bigint): Uint8Array {
   // Stored as signed 64-bit: asIntN keeps the bit pattern of the unsigned sums.
   w.i64(BigInt.asIntN(64, store.nodeDigest)).i64(BigInt.asIntN(64, store.sessionDigest));
   return w.finish();
+}
+
+/** Magic, version, zxid and the sessions table in id order (sorts `sessions`). */
+function writeHeader(w: ByteWriter, lastZxid: bigint, sessions: Array<readonly [bigint, SessionRecord]>): void {
+  w.raw(MAGIC).u16(SNAPSHOT_FORMAT_VERSION).i64(lastZxid);
+  sessions.sort((a, b) => compareBigInt(a[0], b[0]));
+  w.u32(sessions.length);
+  for (const [id, s] of sessions) w.i64(id).f64(s.timeoutMs).u8(s.passwordHex === undefined ? 0 : 1).string(s.passwordHex ?? '');
+}
+
+/** About how many nodes one {@link SnapshotEncoder.step} handles: a few milliseconds of work. */
+export const SNAPSHOT_STEP_NODES = 2048;
+
+type Pair = readonly [path: string, rec: NodeRecord];
+
+/**
+ * {@link encodeSnapshot} a slice at a time, so a large tree does not stall its event loop while the
+ * tree keeps changing. Starting costs O(sessions), not O(nodes): the store is frozen (it keeps each
+ * path's record as it was at the start, at the path's first change), and the steps read the live
+ * nodes through that. Records are immutable (a change replaces the record), so holding one keeps
+ * it. The steps: collect every path's starting record (live ones, then removed ones), sort runs of
+ * them, merge the runs into the output in path order. A path can be collected more than once (a
+ * path removed and added again meanwhile is met again by the live iteration) but always with its
+ * starting record, so the merge writes it once. The bytes equal what encodeSnapshot gave at the
+ * start.
+ */
+export class SnapshotEncoder {
+  private readonly frozen: ReadonlyMap<string, NodeRecord | null>;
+  private readonly sessions: Array<readonly [bigint, SessionRecord]>;
+  private readonly nodeDigest: bigint;
+  private readonly sessionDigest: bigint;
+  private readonly lastZxid: bigint;
+  private phase: 'live' | 'removed' | 'sort' | 'merge' | 'done' | 'cancelled' = 'live';
+  private readonly live: Iterator<[string, { rec: NodeRecord }]>;
+  private removed: Iterator<[string, NodeRecord | null]> | undefined;
+  private readonly pairs: Pair[] = [];
+  private sortedUpTo = 0;
+  /** Merge heap of run cursors, ordered by the path each points at. */
+  private heap: Array<{ at: number; end: number }> = [];
+  private lastWritten: string | undefined;
+  private countAt = 0;
+  private written = 0;
+  private readonly out = new ByteWriter();
+  private result: Uint8Array | undefined;
+
+  constructor(
+    private readonly store: NodeStore,
+    lastZxid: bigint,
+  ) {
+    this.frozen = store.freeze();
+    this.sessions = [...store.sessions];
+    this.nodeDigest = store.nodeDigest;
+    this.sessionDigest = store.sessionDigest;
+    this.lastZxid = lastZxid;
+    this.live = store.nodes.entries();
+  }
+
+  /** Do one slice of the work: the snapshot's bytes once it is whole, else null. */
+  step(budget = SNAPSHOT_STEP_NODES): Uint8Array | null {
+    if (this.phase === 'cancelled') throw new Error('snapshot encoding was cancelled');
+    if (this.phase !== 'done' && this.phase !== 'merge' && this.phase !== 'sort' && !this.store.isFrozen(this.frozen)) {
+      // Another encoder froze the store since: changes are no longer kept for this one.
+      this.phase = 'cancelled';
+      throw new Error('snapshot encoding was superseded by another');
+    }
+    switch (this.phase) {
+      case 'live':
+        this.collectLive(budget);
+        break;
+      case 'removed':
+        this.collectRemoved(budget);
+        break;
+      case 'sort':
+        this.sortRun(budget);
+        break;
+      case 'merge':
+        this.merge(budget);
+        break;
+      case 'done':
+        break;
+    }
+    return this.result ?? null;
+  }
+
+  /** Give up: the store stops keeping records for this encoder. */
+  cancel(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'cancelled';
+    this.store.thaw(this.frozen);
+  }
+
+  private collectLive(budget: number): void {
+    for (let i = 0; i < budget; i++) {
+      const next = this.live.next();
+      if (next.done === true) {
+        this.removed = this.frozen.entries();
+        this.phase = 'removed';
+        return;
+      }
+      const [path, slot] = next.value;
+      const before = this.frozen.get(path);
+      if (before === undefined) this.pairs.push([path, slot.rec]);
+      else if (before !== null) this.pairs.push([path, before]);
+    }
+  }
+
+  private collectRemoved(budget: number): void {
+    for (let i = 0; i < budget; i++) {
+      const next = this.removed!.next();
+      if (next.done === true) {
+        // Every starting record is collected: later changes no longer matter to this snapshot.
+        this.store.thaw(this.frozen);
+        this.phase = 'sort';
+        return;
+      }
+      const [path, before] = next.value;
+      if (before !== null) this.pairs.push([path, before]);
+    }
+  }
+
+  private sortRun(budget: number): void {
+    const start = this.sortedUpTo;
+    const end = Math.min(this.pairs.length, start + Math.max(1, budget));
+    if (end > start) {
+      const run = this.pairs.slice(start, end).sort(comparePairs);
+      for (let i = 0; i < run.length; i++) this.pairs[start + i] = run[i]!;
+      this.heap.push({ at: start, end });
+    }
+    this.sortedUpTo = end;
+    if (end < this.pairs.length) return;
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    writeHeader(this.out, this.lastZxid, this.sessions);
+    // The node count goes here once known (duplicates dropped): reserve it, patch it at the end.
+    this.countAt = this.out.size;
+    this.out.u32(0);
+    this.phase = 'merge';
+  }
+
+  private merge(budget: number): void {
+    for (let i = 0; i < budget && this.heap.length > 0; i++) {
+      const top = this.heap[0]!;
+      const [path, rec] = this.pairs[top.at]!;
+      if (path !== this.lastWritten) {
+        writeNode(this.out, path, rec);
+        this.lastWritten = path;
+        this.written++;
+      }
+      top.at++;
+      if (top.at === top.end) {
+        const last = this.heap.pop()!;
+        if (this.heap.length > 0) this.heap[0] = last;
+      }
+      if (this.heap.length > 0) this.siftDown(0);
+    }
+    if (this.heap.length > 0) return;
+    this.out.patchU32(this.countAt, this.written);
+    this.out.i64(BigInt.asIntN(64, this.nodeDigest)).i64(BigInt.asIntN(64, this.sessionDigest));
+    this.result = this.out.finish();
+    this.pairs.length = 0;
+    this.phase = 'done';
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let least = i;
+      if (l < heap.length && this.pathAt(heap[l]!) < this.pathAt(heap[least]!)) least = l;
+      if (r < heap.length && this.pathAt(heap[r]!) < this.pathAt(heap[least]!)) least = r;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+      i = least;
+    }
+  }
+
+  private pathAt(cursor: { at: number }): string {
+    return this.pairs[cursor.at]![0];
+  }
+}
+
+function comparePairs(a: Pair, b: Pair): number {
+  return compareStrings(a[0], b[0]);
 }
 
 function readHeader(r: ByteReader): bigint {

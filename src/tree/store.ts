@@ -40,6 +40,11 @@ export class NodeStore {
   private nodeSum = 0n;
   private sessionSum = 0n;
   private undoLog: Array<() => void> | null = null;
+  /**
+   * While a snapshot is being encoded a slice at a time: the record each path had when it started,
+   * for every path changed since (null: the path did not exist then). See snapshot.ts.
+   */
+  private frozen: Map<string, NodeRecord | null> | null = null;
 
   get(path: string): Slot | undefined {
     return this.nodes.get(path);
@@ -89,6 +94,7 @@ export class NodeStore {
 
   private restoreSlot(path: string, slot: Slot): void {
     if (this.nodes.has(path)) throw new Error(`node ${path} already stored`);
+    this.keepFrozen(path, null);
     this.nodes.set(path, slot);
     this.addHash(slot.hash, 1n, 'node');
     this.index(path, slot.rec, true);
@@ -98,6 +104,7 @@ export class NodeStore {
   replaceRecord(path: string, rec: NodeRecord): void {
     const slot = this.mustGet(path);
     const old = slot.rec;
+    this.keepFrozen(path, old);
     this.index(path, old, false);
     this.addHash(slot.hash, -1n, 'node');
     slot.rec = rec;
@@ -111,6 +118,7 @@ export class NodeStore {
   removeNode(path: string): void {
     const slot = this.mustGet(path);
     if (slot.children.size > 0) throw new Error(`node ${path} still has children`);
+    this.keepFrozen(path, slot.rec);
     this.nodes.delete(path);
     this.addHash(slot.hash, -1n, 'node');
     this.index(path, slot.rec, false);
@@ -141,6 +149,29 @@ export class NodeStore {
     this.sessions.delete(sessionId);
     this.addHash(sessionHash(sessionId, old), -1n, 'session');
     this.record(() => this.putSession(sessionId, old));
+  }
+
+  /**
+   * From now on, keep the record every path has now, at its first change (a snapshot encoded a
+   * slice at a time reads through it). One freeze at a time: a new one ends the previous.
+   */
+  freeze(): ReadonlyMap<string, NodeRecord | null> {
+    this.frozen = new Map();
+    return this.frozen;
+  }
+
+  /** Stop keeping records for `frozen` (if it is still the current freeze). */
+  thaw(frozen: ReadonlyMap<string, NodeRecord | null>): void {
+    if (this.frozen === frozen) this.frozen = null;
+  }
+
+  /** Whether `frozen` is still kept up to date. */
+  isFrozen(frozen: ReadonlyMap<string, NodeRecord | null>): boolean {
+    return this.frozen === frozen;
+  }
+
+  private keepFrozen(path: string, before: NodeRecord | null): void {
+    if (this.frozen !== null && !this.frozen.has(path)) this.frozen.set(path, before);
   }
 
   /** Start recording undo steps (for a multi). */

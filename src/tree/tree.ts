@@ -32,7 +32,7 @@ import {
   type WatchTrigger,
 } from './ops.js';
 import { CONFIG_PATH, QUOTA_PATH, ROOT_PATH, splitPath, ZOOKEEPER_PATH } from './path.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotEncoder } from './snapshot.js';
 import { NodeStore, type Slot } from './store.js';
 import type { MultiTxn, ReapExpiredTxn, Requester, TreeTxn } from './txn.js';
 
@@ -362,6 +362,14 @@ export class DataTree {
   /** A snapshot of the replicated state (see snapshot.ts for the format). Same state, same bytes. */
   serialize(): Uint8Array {
     return encodeSnapshot(this.store, this.appliedZxid);
+  }
+
+  /**
+   * {@link serialize} a slice at a time (see SnapshotEncoder): the bytes describe the tree as it is
+   * now, however it changes between steps. Starting another ends this one.
+   */
+  beginSnapshot(): SnapshotEncoder {
+    return new SnapshotEncoder(this.store, this.appliedZxid);
   }
 
   /**

@@ -100,6 +100,45 @@ describe('snapshots', () => {
   });
 });
 
+describe('snapshots encoded a slice at a time', () => {
+  it('describe the tree at their start across thousands of nodes changed, removed and added meanwhile', () => {
+    const h = new Harness();
+    for (let i = 0; i < 5000; i++) h.create(`/n${i}`, { data: `v${i}` });
+    const expected = h.tree.serialize();
+    const encoder = h.tree.beginSnapshot();
+    let encoded: Uint8Array | null = null;
+    let i = 0;
+    while (encoded === null) {
+      encoded = encoder.step(100);
+      // Every step: change one node, remove one and re-create it, and add a new one.
+      h.apply({ type: 'setData', sessionId: S1, auth: [], path: `/n${i % 5000}`, data: bytes('changed'), version: -1 });
+      h.delete(`/n${(i * 7) % 5000}`);
+      h.create(`/n${(i * 7) % 5000}`, { data: 'again' });
+      h.create(`/new${i}`);
+      i++;
+    }
+    expect(i).toBeGreaterThan(100);
+    expect(sameBytes(encoded, expected)).toBe(true);
+    h.tree.checkInvariants();
+  });
+
+  it('end when another starts or when cancelled, and the tree forgets them', () => {
+    const h = new Harness();
+    for (let i = 0; i < 10; i++) h.create(`/n${i}`);
+    const first = h.tree.beginSnapshot();
+    expect(first.step(1)).toBeNull();
+    const second = h.tree.beginSnapshot();
+    expect(() => first.step(1)).toThrow(/superseded/);
+    h.create('/later');
+    second.cancel();
+    expect(() => second.step(1)).toThrow(/cancelled/);
+    const third = h.tree.beginSnapshot();
+    let bytes: Uint8Array | null = null;
+    while (bytes === null) bytes = third.step();
+    expect(sameBytes(bytes, h.tree.serialize())).toBe(true);
+  });
+});
+
 describe('ByteWriter / ByteReader', () => {
   it('round-trip every field type across buffer growth', () => {
     const w = new ByteWriter();
