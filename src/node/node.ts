@@ -16,7 +16,7 @@ import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '..
 import { messageEpoch } from '../protocol/messages.js';
 import type { ConsensusStorage, NodeSnapshot } from './storage.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot, MAX_SNAPSHOT_TRANSFER_BYTES } from './snapshot.js';
-import type { SnapshotPolicy } from './snapshot.js';
+import type { NodeSnapshotContent, SnapshotPolicy } from './snapshot.js';
 import type { ProposerTimings } from '../../machines/proposer/machine.js';
 import type { ElectionTimings } from '../../machines/election/types.js';
 import { defaultMachines } from './machines.js';
@@ -41,10 +41,22 @@ export interface Application {
   apply(command: Command, at: { slot: Slot; zxidEpoch: number; zxidCounter: number; timeMs: number }): unknown;
   /** Called once per chosen entry after its commands (no-ops included). */
   appliedEntry?(slot: Slot, entry: Entry): void;
-  /** The application's whole replicated state; without it the node never snapshots. */
-  snapshot?(): Uint8Array;
+  /**
+   * Start encoding the application's whole replicated state as it is now; without it the node
+   * never snapshots. The node calls `step` until it gives the bytes, possibly across many
+   * event-loop turns while it applies further commands, or `cancel`.
+   */
+  snapshot?(): SnapshotEncoding;
   /** Replace the whole replicated state with what `snapshot` returned (here or on a peer). */
   restore?(state: Uint8Array, slot: Slot): void;
+}
+
+/** An application snapshot being encoded; the state it describes was fixed when it started. */
+export interface SnapshotEncoding {
+  /** Encode one more slice: the bytes once the whole state is encoded, else null. */
+  step(): Uint8Array | null;
+  /** Give up (the node stopped, or installed a newer state from a peer). */
+  cancel(): void;
 }
 
 /** Hooks for tracing and checks; absent hooks cost nothing. */
@@ -91,6 +103,11 @@ export interface NodeOptions {
    * instead of one event each. Absent (the simulator), every submit is delivered at once.
    */
   readonly batchSubmits?: (deliver: () => void) => void;
+  /**
+   * Run the next step of a snapshot encoding later, so the node keeps serving between steps (a
+   * real node: setImmediate, after pending I/O). Absent, the whole encoding runs at once.
+   */
+  readonly snapshotSteps?: (next: () => void) => void;
 }
 
 /** A snapshot arriving from a peer, chunk by chunk. */
@@ -133,7 +150,9 @@ export class ConsensusNode {
   private recoveredAppState: Uint8Array | undefined;
   /** Newest snapshot known durable here: logs at or below it may be compacted. */
   private durableSnapshotSlot: Slot = 0;
+  /** From the start of a snapshot's encoding until it is durable: one snapshot at a time. */
   private snapshotting = false;
+  private encoding: SnapshotEncoding | undefined;
   private commandsSinceSnapshot = 0;
   private incoming: IncomingSnapshot | null = null;
   /**
@@ -230,6 +249,7 @@ export class ConsensusNode {
   /** Stop everything (a crash, in the simulator: nothing volatile survives). */
   stop(): void {
     this.stopped = true;
+    this.cancelEncoding();
     this.subscription?.unsubscribe();
     this.proposer?.stop();
     this.election?.stop();
@@ -505,6 +525,7 @@ export class ConsensusNode {
       this.opts.onBadSnapshot?.(from, error instanceof Error ? error.message : String(error));
       return;
     }
+    this.cancelEncoding();
     this.learned.length = 0;
     this.learnedBase = content.slot;
     this.learnedBaseEpoch = content.lastEpoch;
@@ -527,12 +548,35 @@ export class ConsensusNode {
     if (this.commandsSinceSnapshot < policy.everyCommands) return;
     const slot = this.appliedSlot;
     const lastEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : this.learnedBaseEpoch;
-    const bytes = encodeNodeSnapshot({ slot, lastEpoch, zxidEpoch: this.zxidEpoch, zxidCounter: this.zxidCounter, app: app.snapshot() });
-    const snapshot: NodeSnapshot = { slot, bytes };
+    const position = { slot, lastEpoch, zxidEpoch: this.zxidEpoch, zxidCounter: this.zxidCounter };
     this.snapshotting = true;
     this.commandsSinceSnapshot = 0;
+    this.encoding = app.snapshot();
+    this.encodeSnapshot(position, this.encoding);
+  }
+
+  /** Step `encoding` until done (between event-loop turns if `snapshotSteps` says so), then save it. */
+  private encodeSnapshot(position: Omit<NodeSnapshotContent, 'app'>, encoding: SnapshotEncoding): void {
+    if (this.stopped || this.encoding !== encoding) return;
+    let app = encoding.step();
+    const later = this.opts.snapshotSteps;
+    if (app === null && later !== undefined) {
+      later(() => this.encodeSnapshot(position, encoding));
+      return;
+    }
+    while (app === null) app = encoding.step();
+    this.encoding = undefined;
+    const snapshot: NodeSnapshot = { slot: position.slot, bytes: encodeNodeSnapshot({ ...position, app }) };
     this.latestSnapshot = snapshot;
-    this.opts.storage.saveSnapshot(snapshot, () => this.snapshotDurable(slot, true));
+    this.opts.storage.saveSnapshot(snapshot, () => this.snapshotDurable(snapshot.slot, true));
+  }
+
+  /** Drop a snapshot still being encoded (it describes a state this node no longer builds on). */
+  private cancelEncoding(): void {
+    if (this.encoding === undefined) return;
+    this.encoding.cancel();
+    this.encoding = undefined;
+    this.snapshotting = false;
   }
 
   private snapshotDurable(slot: Slot, own: boolean): void {

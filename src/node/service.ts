@@ -17,7 +17,7 @@ import type { Acl, AclId, Stat } from '../protocol/zookeeper.js';
 import { DataTree, WatchManager, digestAuthIds, zooKeeperAuthInfoOrder } from '../tree/index.js';
 import type { DataTreeOptions, OpResult, WatchSet } from '../tree/index.js';
 import type { MultiOp, TreeTxn } from '../tree/txn.js';
-import type { Application, Clock, ConsensusNode } from './node.js';
+import type { Application, Clock, ConsensusNode, SnapshotEncoding } from './node.js';
 
 /** A request as a session sends it (one ZooKeeper operation). Null data is kept as null, as ZooKeeper does. */
 export type ZkRequest =
@@ -111,6 +111,8 @@ export interface ServiceOptions {
   readonly forwardRetryMs?: number;
   /** Session passwords; defaults to node:crypto (the simulator injects a seeded source). */
   readonly randomBytes?: (n: number) => Uint8Array;
+  /** Tree nodes per step of a snapshot encoding (the simulator makes it small to interleave steps). */
+  readonly snapshotStepNodes?: number;
 }
 
 /** The replicated command: the tree transaction plus the session order it belongs to. */
@@ -627,11 +629,22 @@ export class CoordinationService implements Application {
     return undefined;
   }
 
-  /** Application.snapshot: the tree (sessions included) and the per-session write order. */
-  snapshot(): Uint8Array {
+  /**
+   * Application.snapshot: the tree (sessions included) and the per-session write order as they are
+   * now, the tree encoded a slice per step while commands go on being applied.
+   */
+  snapshot(): SnapshotEncoding {
     const order: [string, string, number][] = [];
     for (const [hex, o] of this.lastApplied) order.push([hex, o.attachment, o.count]);
-    return snapshotPackr.pack({ v: SERVICE_SNAPSHOT_VERSION, tree: this.tree.serialize(), order });
+    const tree = this.tree.beginSnapshot();
+    const budget = this.opts.snapshotStepNodes;
+    return {
+      step: () => {
+        const bytes = tree.step(budget);
+        return bytes === null ? null : snapshotPackr.pack({ v: SERVICE_SNAPSHOT_VERSION, tree: bytes, order });
+      },
+      cancel: () => tree.cancel(),
+    };
   }
 
   /** Application.restore: take a snapshot's state (at start, or from a peer when far behind). */

@@ -47,6 +47,10 @@ export const SIM_TIMINGS: NodeTimings = Object.freeze({
 /** Snapshot knobs of simulated nodes (how often comes from the scenario): small, to exercise chunking. */
 export const SIM_SNAPSHOT_RETAIN_SLOTS = 2;
 export const SIM_SNAPSHOT_CHUNK_BYTES = 256;
+/** Tree nodes per snapshot encoding step: small, so that commands are applied between the steps. */
+export const SIM_SNAPSHOT_STEP_NODES = 4;
+/** Virtual time between snapshot encoding steps: messages are delivered and applied in between. */
+export const SIM_SNAPSHOT_STEP_MS = 1;
 
 /** Simulated clients get node ids from here up, so they never collide with servers. */
 export const FIRST_CLIENT_ID = 1001;
@@ -191,6 +195,8 @@ export class SimCluster {
       rejoin: this.storages.get(id)!.lostDisk,
       application,
       ...(every === undefined ? {} : { snapshots: { everyCommands: every, retainSlots: SIM_SNAPSHOT_RETAIN_SLOTS, chunkBytes: SIM_SNAPSHOT_CHUNK_BYTES } }),
+      // Each encoding step is its own scheduler event: deliveries and applies interleave with it.
+      snapshotSteps: (next) => void this.scheduler.clock.setTimeout(next, SIM_SNAPSHOT_STEP_MS),
     });
     this.nodes.set(id, node);
     this.startAfter.set(id, node.appliedSlot);

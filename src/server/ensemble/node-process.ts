@@ -165,6 +165,8 @@ export class StatekeeperServer {
       onMessage: (env) => service?.onMessage(env),
       // Writes that arrive in one turn of the event loop reach the proposer as one batch.
       batchSubmits: (deliver) => void setImmediate(deliver),
+      // A large tree is encoded a slice per turn: clients and peers are served in between.
+      snapshotSteps: (next) => void setImmediate(next),
     });
     service = new CoordinationService({
       node: this.node,

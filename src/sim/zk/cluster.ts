@@ -24,7 +24,7 @@ import type { Command, PeerMessage } from '../../protocol/messages.js';
 import { SeededRandom } from '../../protocol/random.js';
 import type { DataTreeOptions } from '../../tree/index.js';
 import type { TreeTxn } from '../../tree/txn.js';
-import { SIM_SNAPSHOT_CHUNK_BYTES, SIM_SNAPSHOT_RETAIN_SLOTS, SIM_TIMINGS } from '../cluster.js';
+import { SIM_SNAPSHOT_CHUNK_BYTES, SIM_SNAPSHOT_RETAIN_SLOTS, SIM_SNAPSHOT_STEP_MS, SIM_SNAPSHOT_STEP_NODES, SIM_TIMINGS } from '../cluster.js';
 import { range } from '../scenario.js';
 import type { FaultEvent } from '../scenario.js';
 import { VirtualScheduler } from '../scheduler.js';
@@ -386,6 +386,8 @@ export class ZkSimCluster {
         ? {}
         : { snapshots: { everyCommands: this.scenario.snapshotEveryCommands, retainSlots: SIM_SNAPSHOT_RETAIN_SLOTS, chunkBytes: SIM_SNAPSHOT_CHUNK_BYTES } }),
       onMessage: (env) => service?.onMessage(env),
+      // Each encoding step is its own scheduler event: deliveries and applies interleave with it.
+      snapshotSteps: (next) => void this.scheduler.clock.setTimeout(next, SIM_SNAPSHOT_STEP_MS),
     });
     const serviceOptions: ServiceOptions = {
       node,
@@ -400,6 +402,7 @@ export class ZkSimCluster {
       },
       ...(this.options.tree === undefined ? {} : { tree: this.options.tree }),
       ...(this.options.forwardRetryMs === undefined ? {} : { forwardRetryMs: this.options.forwardRetryMs }),
+      snapshotStepNodes: SIM_SNAPSHOT_STEP_NODES,
     };
     service = new CoordinationService(serviceOptions);
     const server: ZkServer = { id, node, service, incarnation, applied };

@@ -1,7 +1,7 @@
 /**
  * Deliberately broken variants of the tree layer, built by wrapping a running service's DataTree
- * (no source of the real service changes), to show that the linearizability check over client
- * histories is not vacuous: each one must make it fail.
+ * or snapshot (no source of the real service changes), to show that the checks over client
+ * histories and replicas are not vacuous: each one must make one fail.
  *
  * - `eager-reads`: reads answer from a tree that has also applied every entry this server's acceptor
  *   accepted but has not learned as chosen — applying on accept instead of on learn. Accepted entries
@@ -9,8 +9,10 @@
  *   has (a write that failed, or that another server's later read does not see).
  * - `stale-reads`: reads answer from a copy of the tree taken up to `STALE_SNAPSHOT_MS` ago, so even a
  *   linearizable read (sync, then read) can miss the session's own last write.
+ * - `live-snapshot`: a snapshot takes the tree as it is when its encoding ends, not when it starts.
  *
- * Writes, sessions and watches are untouched: only getData and exists answers change.
+ * The read mutants leave writes, sessions and watches untouched: only getData and exists answers
+ * change.
  */
 import type { AcceptedEntry } from '../../protocol/messages.js';
 import type { CoordinationService } from '../../node/service.js';
@@ -78,6 +80,28 @@ function staleReads(service: CoordinationService, cluster: ZkSimCluster): void {
   });
 }
 
+/**
+ * A snapshot that reads the tree when its encoding ends instead of when it starts: commands applied
+ * between the steps leak into a snapshot labelled with the earlier slot, so a server that restarts
+ * from it (or installs it) applies them twice.
+ */
+function liveSnapshot(service: CoordinationService): void {
+  const real = service.snapshot.bind(service);
+  service.snapshot = () => {
+    let steps = 0;
+    return {
+      step: () => {
+        if (++steps < 3) return null;
+        const encoding = real();
+        let bytes = encoding.step();
+        while (bytes === null) bytes = encoding.step();
+        return bytes;
+      },
+      cancel: () => undefined,
+    };
+  };
+}
+
 export const ZK_MUTANTS: readonly ZkMutant[] = [
   {
     name: 'eager-reads',
@@ -88,6 +112,11 @@ export const ZK_MUTANTS: readonly ZkMutant[] = [
     name: 'stale-reads',
     description: `reads answer from a snapshot up to ${STALE_SNAPSHOT_MS} ms old, older than the session's own last write`,
     options: { mutateService: (service, _server, cluster) => staleReads(service, cluster) },
+  },
+  {
+    name: 'live-snapshot',
+    description: 'a snapshot takes the tree as it is when its encoding ends, not when it starts (later commands leak in)',
+    options: { mutateService: (service) => liveSnapshot(service) },
   },
 ];
 
