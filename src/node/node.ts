@@ -15,7 +15,7 @@ import type { Ballot, NodeId, Slot } from '../protocol/ids.js';
 import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '../protocol/messages.js';
 import { messageEpoch } from '../protocol/messages.js';
 import type { ConsensusStorage, NodeSnapshot } from './storage.js';
-import { decodeNodeSnapshot, encodeNodeSnapshot, MAX_SNAPSHOT_TRANSFER_BYTES } from './snapshot.js';
+import { decodeNodeSnapshot, MAX_SNAPSHOT_TRANSFER_BYTES, nodeSnapshotHeader } from './snapshot.js';
 import type { NodeSnapshotContent, SnapshotPolicy } from './snapshot.js';
 import type { ProposerTimings } from '../../machines/proposer/machine.js';
 import type { ElectionTimings } from '../../machines/election/types.js';
@@ -53,8 +53,8 @@ export interface Application {
 
 /** An application snapshot being encoded; the state it describes was fixed when it started. */
 export interface SnapshotEncoding {
-  /** Encode one more slice: the bytes once the whole state is encoded, else null. */
-  step(): Uint8Array | null;
+  /** Encode one more slice: the bytes once the whole state is encoded (chunks, in order), else null. */
+  step(): readonly Uint8Array[] | null;
   /** Give up (the node stopped, or installed a newer state from a peer). */
   cancel(): void;
 }
@@ -122,6 +122,8 @@ type AnyActor = Actor<any>;
 
 /** A snapshot being sent is dropped after this many learn retries without a request for it. */
 const SNAPSHOT_TRANSFER_IDLE_RETRIES = 20;
+/** Bytes of snapshot copied into place per step once its encoding is done. */
+const SNAPSHOT_ASSEMBLY_STEP_BYTES = 4 * 1024 * 1024;
 /** Most snapshots held for transfers at once (the oldest goes first). */
 const MAX_OUTGOING_SNAPSHOTS = 4;
 
@@ -555,20 +557,45 @@ export class ConsensusNode {
     this.encodeSnapshot(position, this.encoding);
   }
 
-  /** Step `encoding` until done (between event-loop turns if `snapshotSteps` says so), then save it. */
+  /**
+   * Step `encoding` until done, then copy its chunks into one array a few megabytes per step, then
+   * save it. The steps are spaced by `snapshotSteps` when given (between event-loop turns), so a
+   * large snapshot never holds the node for long; without it they all run at once.
+   */
   private encodeSnapshot(position: Omit<NodeSnapshotContent, 'app'>, encoding: SnapshotEncoding): void {
-    if (this.stopped || this.encoding !== encoding) return;
-    let app = encoding.step();
     const later = this.opts.snapshotSteps;
-    if (app === null && later !== undefined) {
-      later(() => this.encodeSnapshot(position, encoding));
-      return;
-    }
-    while (app === null) app = encoding.step();
-    this.encoding = undefined;
-    const snapshot: NodeSnapshot = { slot: position.slot, bytes: encodeNodeSnapshot({ ...position, app }) };
-    this.latestSnapshot = snapshot;
-    this.opts.storage.saveSnapshot(snapshot, () => this.snapshotDurable(snapshot.slot, true));
+    const assemble = (chunks: readonly Uint8Array[], bytes: Uint8Array, chunk: number, at: number): void => {
+      if (this.stopped || this.encoding !== encoding) return;
+      let copied = 0;
+      while (chunk < chunks.length && (later === undefined || copied < SNAPSHOT_ASSEMBLY_STEP_BYTES)) {
+        bytes.set(chunks[chunk]!, at);
+        at += chunks[chunk]!.length;
+        copied += chunks[chunk]!.length;
+        chunk++;
+      }
+      if (chunk < chunks.length) {
+        later!(() => assemble(chunks, bytes, chunk, at));
+        return;
+      }
+      this.encoding = undefined;
+      const snapshot: NodeSnapshot = { slot: position.slot, bytes };
+      this.latestSnapshot = snapshot;
+      this.opts.storage.saveSnapshot(snapshot, () => this.snapshotDurable(snapshot.slot, true));
+    };
+    const encode = (): void => {
+      if (this.stopped || this.encoding !== encoding) return;
+      let app = encoding.step();
+      if (app === null && later !== undefined) {
+        later(encode);
+        return;
+      }
+      while (app === null) app = encoding.step();
+      const chunks = [nodeSnapshotHeader(position), ...app];
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      assemble(chunks, new Uint8Array(total), 0, 0);
+    };
+    encode();
   }
 
   /** Drop a snapshot still being encoded (it describes a state this node no longer builds on). */

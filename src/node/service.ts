@@ -18,6 +18,7 @@ import { DataTree, WatchManager, digestAuthIds, zooKeeperAuthInfoOrder } from '.
 import type { DataTreeOptions, OpResult, WatchSet } from '../tree/index.js';
 import type { MultiOp, TreeTxn } from '../tree/txn.js';
 import type { Application, Clock, ConsensusNode, SnapshotEncoding } from './node.js';
+import { framedHeader, readFramed } from './snapshot.js';
 
 /** A request as a session sends it (one ZooKeeper operation). Null data is kept as null, as ZooKeeper does. */
 export type ZkRequest =
@@ -160,8 +161,13 @@ type ServiceApplyResult = { err: number; zxid: bigint; path?: string; stat?: Sta
 
 export const DEFAULT_FORWARD_RETRY_MS = 500;
 
-/** Version of the service's snapshot format (the tree's own format is versioned inside). */
-const SERVICE_SNAPSHOT_VERSION = 1;
+/**
+ * The service's snapshot format (the tree's own format is versioned inside). Version 2: `"SKSV" · u32
+ * n · n bytes of MessagePack { v: 2, order } · the tree's snapshot`, the tree never copied through
+ * MessagePack. Version 1, still read: MessagePack `{ v: 1, tree, order }`.
+ */
+const SERVICE_SNAPSHOT_VERSION = 2;
+const SERVICE_SNAPSHOT_MAGIC = new TextEncoder().encode('SKSV');
 const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 /** Writes one session may have in flight at once (ZooKeeper pipelines a session's requests too). */
 export const MAX_PIPELINED_WRITES = 64;
@@ -640,8 +646,8 @@ export class CoordinationService implements Application {
     const budget = this.opts.snapshotStepNodes;
     return {
       step: () => {
-        const bytes = tree.step(budget);
-        return bytes === null ? null : snapshotPackr.pack({ v: SERVICE_SNAPSHOT_VERSION, tree: bytes, order });
+        const chunks = tree.step(budget);
+        return chunks === null ? null : [framedHeader(SERVICE_SNAPSHOT_MAGIC, { v: SERVICE_SNAPSHOT_VERSION, order }), ...chunks];
       },
       cancel: () => tree.cancel(),
     };
@@ -649,8 +655,9 @@ export class CoordinationService implements Application {
 
   /** Application.restore: take a snapshot's state (at start, or from a peer when far behind). */
   restore(state: Uint8Array): void {
-    const decoded = snapshotPackr.unpack(state) as { v?: unknown; tree?: unknown; order?: unknown };
-    if (decoded?.v !== SERVICE_SNAPSHOT_VERSION) throw new RangeError(`unknown service snapshot version ${String(decoded?.v)}`);
+    const framed = readFramed(state, SERVICE_SNAPSHOT_MAGIC);
+    const decoded = (framed === null ? snapshotPackr.unpack(state) : { ...(framed.header as object), tree: framed.body }) as { v?: unknown; tree?: unknown; order?: unknown };
+    if (decoded?.v !== (framed === null ? 1 : SERVICE_SNAPSHOT_VERSION)) throw new RangeError(`unknown service snapshot version ${String(decoded?.v)}`);
     if (!(decoded.tree instanceof Uint8Array) || !Array.isArray(decoded.order)) throw new RangeError('malformed service snapshot');
     const order = decoded.order as unknown[];
     for (const o of order) {

@@ -2,13 +2,16 @@
  * A node's snapshot: the application's state plus the log position it was taken at, so a node can
  * start from it (or install it from a peer) and continue exactly where the log left off.
  *
- * Encoded with MessagePack (msgpackr): `{ v, slot, lastEpoch, zxidEpoch, zxidCounter, app }`.
+ * Format 2: `"SKND" · u32 n · n bytes of MessagePack { v: 2, slot, lastEpoch, zxidEpoch, zxidCounter }
+ * · the application's bytes`, so the (large) application state is copied once, into the assembled
+ * snapshot, and never through MessagePack. Format 1, still read: MessagePack `{ v: 1, slot, …, app }`.
  */
 import { Packr } from 'msgpackr';
 import type { Slot } from '../protocol/ids.js';
 
 /** Format version written into every snapshot; a node refuses one it does not know. */
-export const NODE_SNAPSHOT_VERSION = 1;
+export const NODE_SNAPSHOT_VERSION = 2;
+const NODE_SNAPSHOT_MAGIC = new TextEncoder().encode('SKND');
 
 /** When a node snapshots its application, and how much log it keeps behind a snapshot. */
 export interface SnapshotPolicy {
@@ -50,24 +53,83 @@ export interface NodeSnapshotContent {
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 
-export function encodeNodeSnapshot(content: NodeSnapshotContent): Uint8Array {
-  return packr.pack({ v: NODE_SNAPSHOT_VERSION, ...content });
+/**
+ * `magic · u32 length · MessagePack header`: the start of a snapshot whose body (the bulk) follows
+ * as raw bytes.
+ */
+export function framedHeader(magic: Uint8Array, header: object): Uint8Array {
+  const packed = packr.pack(header);
+  const out = new Uint8Array(magic.length + 4 + packed.length);
+  out.set(magic, 0);
+  new DataView(out.buffer).setUint32(magic.length, packed.length);
+  out.set(packed, magic.length + 4);
+  return out;
 }
 
-/** Decode and check a snapshot; throws RangeError naming what is wrong. */
+/** Split what {@link framedHeader} began; null if `bytes` does not start with `magic`. */
+export function readFramed(bytes: Uint8Array, magic: Uint8Array): { header: unknown; body: Uint8Array } | null {
+  if (bytes.length < magic.length + 4 || !magic.every((b, i) => bytes[i] === b)) return null;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(magic.length);
+  const start = magic.length + 4;
+  if (start + length > bytes.length) throw new RangeError(`snapshot header of ${length} bytes runs past the ${bytes.length} bytes`);
+  let header: unknown;
+  try {
+    header = packr.unpack(bytes.subarray(start, start + length));
+  } catch (error) {
+    throw new RangeError(`snapshot header is not MessagePack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { header, body: bytes.subarray(start + length) };
+}
+
+/** The header chunk of a format 2 node snapshot; the application's chunks follow it. */
+export function nodeSnapshotHeader(position: Omit<NodeSnapshotContent, 'app'>): Uint8Array {
+  return framedHeader(NODE_SNAPSHOT_MAGIC, {
+    v: NODE_SNAPSHOT_VERSION,
+    slot: position.slot,
+    lastEpoch: position.lastEpoch,
+    zxidEpoch: position.zxidEpoch,
+    zxidCounter: position.zxidCounter,
+  });
+}
+
+/** Join chunks into one array (tests and small snapshots; a node assembles large ones in steps). */
+export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export function encodeNodeSnapshot(content: NodeSnapshotContent): Uint8Array {
+  const { app, ...position } = content;
+  return joinChunks([nodeSnapshotHeader(position), app]);
+}
+
+/** Decode and check a snapshot (format 2, or 1); throws RangeError naming what is wrong. */
 export function decodeNodeSnapshot(bytes: Uint8Array): NodeSnapshotContent {
+  const framed = readFramed(bytes, NODE_SNAPSHOT_MAGIC);
+  if (framed !== null) return checkNodeSnapshot(framed.header, 2, framed.body);
   let value: unknown;
   try {
     value = packr.unpack(bytes);
   } catch (error) {
     throw new RangeError(`snapshot is not MessagePack: ${error instanceof Error ? error.message : String(error)}`);
   }
+  return checkNodeSnapshot(value, 1, (value as { app?: unknown } | null)?.app);
+}
+
+function checkNodeSnapshot(value: unknown, version: number, app: unknown): NodeSnapshotContent {
   const v = value as Partial<NodeSnapshotContent> & { v?: unknown };
   if (typeof v !== 'object' || v === null) throw new RangeError('snapshot is not a map');
-  if (v.v !== NODE_SNAPSHOT_VERSION) throw new RangeError(`unknown snapshot version ${String(v.v)}`);
+  if (v.v !== version) throw new RangeError(`unknown snapshot version ${String(v.v)}`);
   for (const key of ['slot', 'lastEpoch', 'zxidEpoch', 'zxidCounter'] as const) {
     if (!Number.isSafeInteger(v[key]) || (v[key] as number) < 0) throw new RangeError(`snapshot field ${key} is not a count`);
   }
-  if (!(v.app instanceof Uint8Array)) throw new RangeError('snapshot has no application state');
-  return { slot: v.slot!, lastEpoch: v.lastEpoch!, zxidEpoch: v.zxidEpoch!, zxidCounter: v.zxidCounter!, app: v.app };
+  if (!(app instanceof Uint8Array)) throw new RangeError('snapshot has no application state');
+  return { slot: v.slot!, lastEpoch: v.lastEpoch!, zxidEpoch: v.zxidEpoch!, zxidCounter: v.zxidCounter!, app };
 }

@@ -32,7 +32,7 @@ export class EntryLogApplication implements Application {
     const keys = this.keys.slice();
     let steps = 0;
     return {
-      step: () => (++steps < 2 ? null : new TextEncoder().encode(JSON.stringify(keys))),
+      step: () => (++steps < 2 ? null : [new TextEncoder().encode(JSON.stringify(keys))]),
       cancel: () => undefined,
     };
   }

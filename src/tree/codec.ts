@@ -15,9 +15,15 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Appends fixed-width numbers, length-prefixed strings and byte arrays to a growing buffer. */
 export class ByteWriter {
-  private buf = new Uint8Array(INITIAL_CAPACITY_BYTES);
-  private dv = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private dv: DataView;
   private length = 0;
+
+  /** `capacity`: bytes to start with, when the caller knows about how many it will write. */
+  constructor(capacity = INITIAL_CAPACITY_BYTES) {
+    this.buf = new Uint8Array(Math.max(16, capacity));
+    this.dv = new DataView(this.buf.buffer);
+  }
 
   private reserve(bytes: number): number {
     const at = this.length;
@@ -115,13 +121,6 @@ export class ByteWriter {
   /** Bytes written so far. */
   get size(): number {
     return this.length;
-  }
-
-  /** Overwrite four bytes already written (a count known only later). */
-  patchU32(at: number, v: number): this {
-    if (at < 0 || at + 4 > this.length) throw new RangeError(`patch at ${at} is outside the ${this.length} bytes written`);
-    this.dv.setUint32(at, v);
-    return this;
   }
 
   finish(): Uint8Array {

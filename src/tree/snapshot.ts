@@ -68,8 +68,10 @@ type Pair = readonly [path: string, rec: NodeRecord];
  * it. The steps: collect every path's starting record (live ones, then removed ones), sort runs of
  * them, merge the runs into the output in path order. A path can be collected more than once (a
  * path removed and added again meanwhile is met again by the live iteration) but always with its
- * starting record, so the merge writes it once. The bytes equal what encodeSnapshot gave at the
- * start.
+ * starting record, so the merge writes it once. The output is a list of chunks, one per merge
+ * step plus the header (written last, when the node count is known): one growing buffer would be
+ * copied whole each time it doubles, a pause of its own on a large tree. Joined, the chunks equal
+ * what encodeSnapshot gave at the start.
  */
 export class SnapshotEncoder {
   private readonly frozen: ReadonlyMap<string, NodeRecord | null>;
@@ -85,10 +87,11 @@ export class SnapshotEncoder {
   /** Merge heap of run cursors, ordered by the path each points at. */
   private heap: Array<{ at: number; end: number }> = [];
   private lastWritten: string | undefined;
-  private countAt = 0;
   private written = 0;
-  private readonly out = new ByteWriter();
-  private result: Uint8Array | undefined;
+  /** The header chunk first (filled in at the end), then one chunk per merge step. */
+  private readonly chunks: Uint8Array[] = [new Uint8Array(0)];
+  private bytesPerNode = 256;
+  private result: Uint8Array[] | undefined;
 
   constructor(
     private readonly store: NodeStore,
@@ -102,29 +105,26 @@ export class SnapshotEncoder {
     this.live = store.nodes.entries();
   }
 
-  /** Do one slice of the work: the snapshot's bytes once it is whole, else null. */
-  step(budget = SNAPSHOT_STEP_NODES): Uint8Array | null {
+  /**
+   * Do one slice of the work, about `budget` nodes' worth across the phases: the snapshot's bytes
+   * once it is whole (as chunks to be joined in order), else null. An unbounded budget encodes it
+   * all in one call.
+   */
+  step(budget = SNAPSHOT_STEP_NODES): readonly Uint8Array[] | null {
     if (this.phase === 'cancelled') throw new Error('snapshot encoding was cancelled');
-    if (this.phase !== 'done' && this.phase !== 'merge' && this.phase !== 'sort' && !this.store.isFrozen(this.frozen)) {
-      // Another encoder froze the store since: changes are no longer kept for this one.
-      this.phase = 'cancelled';
-      throw new Error('snapshot encoding was superseded by another');
-    }
-    switch (this.phase) {
-      case 'live':
-        this.collectLive(budget);
-        break;
-      case 'removed':
-        this.collectRemoved(budget);
-        break;
-      case 'sort':
-        this.sortRun(budget);
-        break;
-      case 'merge':
-        this.merge(budget);
-        break;
-      case 'done':
-        break;
+    let left = Math.max(1, budget);
+    while (left > 0 && this.phase !== 'done') {
+      if ((this.phase === 'live' || this.phase === 'removed') && !this.store.isFrozen(this.frozen)) {
+        // Another encoder froze the store since: changes are no longer kept for this one.
+        this.phase = 'cancelled';
+        throw new Error('snapshot encoding was superseded by another');
+      }
+      // Each phase call does at least one unit of work or moves to the next phase.
+      if (this.phase === 'live') left -= this.collectLive(left);
+      else if (this.phase === 'removed') left -= this.collectRemoved(left);
+      else if (this.phase === 'sort') left -= this.sortRun(left);
+      else if (this.phase === 'merge') left -= this.merge(left);
+      else break;
     }
     return this.result ?? null;
   }
@@ -136,59 +136,63 @@ export class SnapshotEncoder {
     this.store.thaw(this.frozen);
   }
 
-  private collectLive(budget: number): void {
+  private collectLive(budget: number): number {
     for (let i = 0; i < budget; i++) {
       const next = this.live.next();
       if (next.done === true) {
         this.removed = this.frozen.entries();
         this.phase = 'removed';
-        return;
+        return i;
       }
       const [path, slot] = next.value;
       const before = this.frozen.get(path);
       if (before === undefined) this.pairs.push([path, slot.rec]);
       else if (before !== null) this.pairs.push([path, before]);
     }
+    return budget;
   }
 
-  private collectRemoved(budget: number): void {
+  private collectRemoved(budget: number): number {
     for (let i = 0; i < budget; i++) {
       const next = this.removed!.next();
       if (next.done === true) {
         // Every starting record is collected: later changes no longer matter to this snapshot.
         this.store.thaw(this.frozen);
         this.phase = 'sort';
-        return;
+        return i;
       }
       const [path, before] = next.value;
       if (before !== null) this.pairs.push([path, before]);
     }
+    return budget;
   }
 
-  private sortRun(budget: number): void {
+  private sortRun(budget: number): number {
     const start = this.sortedUpTo;
-    const end = Math.min(this.pairs.length, start + Math.max(1, budget));
+    const end = Math.min(this.pairs.length, start + budget);
     if (end > start) {
       const run = this.pairs.slice(start, end).sort(comparePairs);
       for (let i = 0; i < run.length; i++) this.pairs[start + i] = run[i]!;
       this.heap.push({ at: start, end });
     }
     this.sortedUpTo = end;
-    if (end < this.pairs.length) return;
+    if (end < this.pairs.length) return end - start;
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-    writeHeader(this.out, this.lastZxid, this.sessions);
-    // The node count goes here once known (duplicates dropped): reserve it, patch it at the end.
-    this.countAt = this.out.size;
-    this.out.u32(0);
     this.phase = 'merge';
+    return end - start;
   }
 
-  private merge(budget: number): void {
-    for (let i = 0; i < budget && this.heap.length > 0; i++) {
+  private merge(budget: number): number {
+    const nodes = Math.min(budget, this.pairs.length);
+    const out = new ByteWriter(Number.isFinite(nodes) ? Math.ceil(nodes * this.bytesPerNode * 1.25) : undefined);
+    let i = 0;
+    let wrote = 0;
+    for (; i < budget && this.heap.length > 0; i++) {
       const top = this.heap[0]!;
       const [path, rec] = this.pairs[top.at]!;
       if (path !== this.lastWritten) {
-        writeNode(this.out, path, rec);
+        writeNode(out, path, rec);
+        wrote++;
         this.lastWritten = path;
         this.written++;
       }
@@ -199,12 +203,21 @@ export class SnapshotEncoder {
       }
       if (this.heap.length > 0) this.siftDown(0);
     }
-    if (this.heap.length > 0) return;
-    this.out.patchU32(this.countAt, this.written);
-    this.out.i64(BigInt.asIntN(64, this.nodeDigest)).i64(BigInt.asIntN(64, this.sessionDigest));
-    this.result = this.out.finish();
+    if (wrote > 0) this.bytesPerNode = Math.max(16, Math.ceil(out.size / wrote));
+    if (this.heap.length > 0) {
+      this.chunks.push(out.finish());
+      return i;
+    }
+    // Stored as signed 64-bit: asIntN keeps the bit pattern of the unsigned sums.
+    out.i64(BigInt.asIntN(64, this.nodeDigest)).i64(BigInt.asIntN(64, this.sessionDigest));
+    this.chunks.push(out.finish());
+    const header = new ByteWriter();
+    writeHeader(header, this.lastZxid, this.sessions);
+    this.chunks[0] = header.u32(this.written).finish();
+    this.result = this.chunks;
     this.pairs.length = 0;
     this.phase = 'done';
+    return i;
   }
 
   private siftDown(i: number): void {

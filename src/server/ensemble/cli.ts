@@ -128,6 +128,8 @@ export interface EnsembleCommandOptions {
    * interactive ensemble's servers go down with its terminal.
    */
   readonly detached?: boolean;
+  /** More zoo.cfg keys for every server (e.g. `{ snapCount: 20000 }`). */
+  readonly config?: Readonly<Record<string, string | number>>;
 }
 
 export interface EnsembleNode {
@@ -193,7 +195,7 @@ export async function ensembleCommand(opts: EnsembleCommandOptions = {}): Promis
     const adminPort = adminPortOf(s.id);
     writeFileSync(
       configFile,
-      formatServerConfig({ tickTimeMs: opts.tickTimeMs ?? DEFAULT_ENSEMBLE_TICK_MS, dataDir, clientPort: s.clientPort!, clientPortAddress: host, servers, myid: s.id, secret: { file: secretFile }, adminPort, adminAddress: host, adminAddresses }),
+      formatServerConfig({ tickTimeMs: opts.tickTimeMs ?? DEFAULT_ENSEMBLE_TICK_MS, dataDir, clientPort: s.clientPort!, clientPortAddress: host, servers, myid: s.id, secret: { file: secretFile }, adminPort, adminAddress: host, adminAddresses, ...(opts.config === undefined ? {} : { extra: opts.config }) }),
     );
     writeFileSync(join(dataDir, 'myid'), `${s.id}\n`);
     nodes.push({ id: s.id, configFile, dataDir, clientPort: s.clientPort!, adminPort, child: undefined, role: 'starting' });

@@ -28,6 +28,7 @@
  * | statekeeper.admin.N | `host:port` of server N's admin port: the inspector on this server's admin port reads the others there | none |
  * | statekeeper.tls.cert, .key, .ca | PEM files: the peer bus runs over mutual TLS | plain TCP |
  * | statekeeper.snapshotRetainSlots | log slots kept behind the newest snapshot, so a slightly lagging peer gets entries, not a snapshot | 10000 |
+ * | statekeeper.snapshotStepNodes | tree nodes encoded per event-loop turn while a snapshot is taken (larger: faster snapshots, longer pauses) | 2048 |
  * | statekeeper.peerClients | ids of trusted tools (tests, bench drivers) that hold the secret and submit commands over the peer protocol; each above every server id, as they dial in | none |
  *
  * ZooKeeper keys statekeeper has no use for (forceSync, autopurge.*, admin.*, …) are accepted and
@@ -39,7 +40,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
 import type { NodeId } from '../../protocol/ids.js';
-import type { AuthProviders } from '../../tree/index.js';
+import { SNAPSHOT_STEP_NODES, type AuthProviders } from '../../tree/index.js';
 import { DEFAULT_SERVER_SECTION, JaasError, jaasServerUsers, parseJaasConfig } from '../zk/jaas.js';
 
 /** ZooKeeper's defaults (QuorumPeerConfig, ZooKeeperServer, ServerCnxnFactory). */
@@ -147,6 +148,8 @@ export interface ServerConfig {
   readonly snapCount: number;
   /** Log slots kept behind the newest snapshot (statekeeper.snapshotRetainSlots). */
   readonly snapshotRetainSlots: number;
+  /** Tree nodes per snapshot encoding step (statekeeper.snapshotStepNodes). */
+  readonly snapshotStepNodes: number;
   readonly superDigest?: string;
   /** SASL DIGEST-MD5 users from the JAAS file's server section; undefined: no SASL (as ZooKeeper without one). */
   readonly sasl?: SaslConfig;
@@ -281,6 +284,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
   const maxSessionTimeoutMs = integer('maxSessionTimeout', 20 * tickTimeMs, 1, 2 ** 31 - 1)!;
   const snapCount = integer('snapCount', DEFAULT_SNAPSHOT_POLICY.everyCommands, 2, 2 ** 31 - 1)!;
   const snapshotRetainSlots = integer('statekeeper.snapshotRetainSlots', DEFAULT_SNAPSHOT_POLICY.retainSlots, 0, 2 ** 31 - 1)!;
+  const snapshotStepNodes = integer('statekeeper.snapshotStepNodes', SNAPSHOT_STEP_NODES, 1, 2 ** 31 - 1)!;
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     fail(byKey.get('minSessionTimeout') ?? byKey.get('maxSessionTimeout') ?? 'minSessionTimeout', `minSessionTimeout ${minSessionTimeoutMs} exceeds maxSessionTimeout ${maxSessionTimeoutMs}`);
   }
@@ -421,6 +425,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     maxSessionTimeoutMs,
     snapCount,
     snapshotRetainSlots,
+    snapshotStepNodes,
     ...(superDigest === undefined ? {} : { superDigest }),
     ...(sasl === undefined ? {} : { sasl }),
     authProviders,
@@ -501,7 +506,7 @@ function parseSaslSettings(
 const STATEKEEPER_KEYS: ReadonlySet<string> = new Set([
   'statekeeper.myid', 'statekeeper.secret', 'statekeeper.secretFile', 'statekeeper.adminPort', 'statekeeper.adminAddress',
   'statekeeper.tls.cert', 'statekeeper.tls.key', 'statekeeper.tls.ca', 'statekeeper.peerClients',
-  'statekeeper.snapshotRetainSlots',
+  'statekeeper.snapshotRetainSlots', 'statekeeper.snapshotStepNodes',
 ]);
 
 /** `statekeeper.admin.N`: server N's admin address. */
@@ -611,6 +616,8 @@ export interface ServerConfigText {
   readonly adminAddresses?: ReadonlyMap<NodeId, AdminAddress>;
   readonly fourLetterWords?: readonly string[];
   readonly peerClients?: readonly NodeId[];
+  /** More keys for this server, written after the others (e.g. snapCount). */
+  readonly extra?: Readonly<Record<string, string | number>>;
 }
 
 /** A zoo.cfg a statekeeper node (and, for its ZooKeeper keys, ZooKeeper) reads. */
@@ -630,6 +637,7 @@ export function formatServerConfig(c: ServerConfigText): string {
     `statekeeper.adminAddress=${c.adminAddress}`,
   ];
   if (c.peerClients !== undefined && c.peerClients.length > 0) lines.push(`statekeeper.peerClients=${c.peerClients.join(',')}`);
+  for (const [key, value] of Object.entries(c.extra ?? {})) lines.push(`${key}=${value}`);
   for (const [id, a] of [...(c.adminAddresses ?? new Map<NodeId, AdminAddress>())].sort(([x], [y]) => x - y)) {
     lines.push(`statekeeper.admin.${id}=${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
   }

@@ -93,9 +93,9 @@ function liveSnapshot(service: CoordinationService): void {
       step: () => {
         if (++steps < 3) return null;
         const encoding = real();
-        let bytes = encoding.step();
-        while (bytes === null) bytes = encoding.step();
-        return bytes;
+        let chunks = encoding.step();
+        while (chunks === null) chunks = encoding.step();
+        return chunks;
       },
       cancel: () => undefined,
     };
