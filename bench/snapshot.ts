@@ -3,11 +3,12 @@
  *
  *   npx tsx bench/snapshot.ts [--znodes 200000] [--snap-count 25000] [--seconds 15]
  *                             [--clients 8] [--inflight 32] [--in-process-only]
+ *                             [--modes steps,one] [--keep]
  *
  * 1. In process: a tree of `--znodes` znodes (100-byte values), encoded in one piece (what a node
  *    did before snapshots were encoded in steps) and by the step encoder, with one setData applied
  *    between steps: the longest step is the longest the event loop is held.
- * 2. Two 3-node ensembles (`statekeeper ensemble`, separate processes, fsync on), one after the
+ * 2. Two 3-node ensembles (`--modes` picks) (`statekeeper ensemble`, separate processes, fsync on), one after the
  *    other, alike but for `statekeeper.snapshotStepNodes`: the default (2048), and unbounded (every
  *    snapshot encoded in a single turn of the event loop, as before). Each is loaded with `--znodes`
  *    znodes, then takes a closed-loop setData load (node-zookeeper-client, `--clients` connections
@@ -15,7 +16,7 @@
  *    so every server snapshots the whole tree several times under load. Printed per ensemble:
  *    writes/s, latency p50/p99/p99.9/max, the snapshots the servers logged (count, longest step)
  *    and the servers' largest event-loop delay (prom-client's nodejs_eventloop_lag_max_seconds over
- *    the load).
+ *    the load). `--keep` keeps each ensemble's data and server logs.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,8 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '8' },
     inflight: { type: 'string', default: '32' },
     'in-process-only': { type: 'boolean', default: false },
+    modes: { type: 'string', default: 'steps,one' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const ZNODES = Number(args.znodes);
@@ -256,7 +259,8 @@ async function runEnsemble(label: string, stepNodes: number): Promise<EnsembleRe
   } finally {
     for (const c of clients) c.close();
     await ensemble.stop();
-    rmSync(work, { recursive: true, force: true });
+    if (args.keep) console.log(`  ${label}: data and server logs kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -264,7 +268,10 @@ async function main(): Promise<void> {
   inProcess();
   if (args['in-process-only']) return;
   console.log(`3-node ensembles on 127.0.0.1, fsync on, snapCount ${SNAP_COUNT}, ${ZNODES} znodes of ${VALUE.length} bytes, setData ${CLIENTS}x${INFLIGHT} for ${SECONDS} s:`);
-  const results = [await runEnsemble(`steps of ${SNAPSHOT_STEP_NODES}`, SNAPSHOT_STEP_NODES), await runEnsemble('one step', 2 ** 31 - 1)];
+  const modes = args.modes.split(',');
+  const results: EnsembleResult[] = [];
+  if (modes.includes('steps')) results.push(await runEnsemble(`steps of ${SNAPSHOT_STEP_NODES}`, SNAPSHOT_STEP_NODES));
+  if (modes.includes('one')) results.push(await runEnsemble('one step', 2 ** 31 - 1));
   console.log('snapshot encoding         writes/s   p50 ms   p99 ms  p99.9 ms   max ms  errors  snapshots  longest step ms  event-loop lag max ms');
   for (const r of results) {
     console.log(

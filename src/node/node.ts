@@ -14,6 +14,7 @@ import type { Effect, Role, SendEffect } from '../protocol/effects.js';
 import type { Ballot, NodeId, Slot } from '../protocol/ids.js';
 import type { AcceptedEntry, Command, Entry, LogPosition, PeerMessage } from '../protocol/messages.js';
 import { messageEpoch } from '../protocol/messages.js';
+import { SeededRandom } from '../protocol/random.js';
 import type { ConsensusStorage, NodeSnapshot } from './storage.js';
 import { decodeNodeSnapshot, MAX_SNAPSHOT_TRANSFER_BYTES, nodeSnapshotHeader } from './snapshot.js';
 import type { NodeSnapshotContent, SnapshotPolicy } from './snapshot.js';
@@ -156,6 +157,9 @@ export class ConsensusNode {
   private snapshotting = false;
   private encoding: SnapshotEncoding | undefined;
   private commandsSinceSnapshot = 0;
+  /** Commands after which the next snapshot is taken (see drawSnapshotThreshold). */
+  private snapshotThreshold = 0;
+  private readonly snapshotRandom: SeededRandom;
   private incoming: IncomingSnapshot | null = null;
   /**
    * Snapshots being sent to learners, by slot, kept until no learner asked for them for a while:
@@ -190,6 +194,8 @@ export class ConsensusNode {
     this.opts = opts;
     this.id = opts.id;
     this.machines = opts.machines ?? defaultMachines;
+    // Its own stream: snapshot timing must not shift the election jitter drawn from the seed.
+    this.snapshotRandom = new SeededRandom((opts.seed ^ 0x2c1b3c6d) | 0);
     this.clock = {
       setTimeout: (fn, timeoutMs) =>
         opts.clock.setTimeout((...args: unknown[]) => {
@@ -547,7 +553,9 @@ export class ConsensusNode {
     const policy = this.opts.snapshots;
     const app = this.opts.application;
     if (policy === undefined || app?.snapshot === undefined || this.snapshotting) return;
-    if (this.commandsSinceSnapshot < policy.everyCommands) return;
+    if (this.snapshotThreshold === 0) this.snapshotThreshold = this.drawSnapshotThreshold(policy.everyCommands);
+    if (this.commandsSinceSnapshot < this.snapshotThreshold) return;
+    this.snapshotThreshold = this.drawSnapshotThreshold(policy.everyCommands);
     const slot = this.appliedSlot;
     const lastEpoch = this.learned.length > 0 ? this.learned[this.learned.length - 1]!.origin.epoch : this.learnedBaseEpoch;
     const position = { slot, lastEpoch, zxidEpoch: this.zxidEpoch, zxidCounter: this.zxidCounter };
@@ -555,6 +563,16 @@ export class ConsensusNode {
     this.commandsSinceSnapshot = 0;
     this.encoding = app.snapshot();
     this.encodeSnapshot(position, this.encoding);
+  }
+
+  /**
+   * Somewhere in [everyCommands / 2, everyCommands], drawn anew for every snapshot, as ZooKeeper
+   * rolls its snapCount: servers apply the same log, and would otherwise all snapshot at the same
+   * moment, together slowing the ensemble.
+   */
+  private drawSnapshotThreshold(everyCommands: number): number {
+    const half = Math.ceil(everyCommands / 2);
+    return this.snapshotRandom.int(half, Math.max(half, everyCommands));
   }
 
   /**

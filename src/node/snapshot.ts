@@ -16,8 +16,9 @@ const NODE_SNAPSHOT_MAGIC = new TextEncoder().encode('SKND');
 /** When a node snapshots its application, and how much log it keeps behind a snapshot. */
 export interface SnapshotPolicy {
   /**
-   * Take a snapshot after this many commands were applied since the last one (ZooKeeper's
-   * snapCount counts transactions the same way).
+   * Take a snapshot after about this many commands were applied since the last one: after a
+   * number drawn anew each time from [everyCommands / 2, everyCommands], as ZooKeeper does with
+   * snapCount, so that servers applying the same log do not all snapshot at once.
    */
   readonly everyCommands: number;
   /**

@@ -122,7 +122,8 @@ export class FileSnapshotStore implements SnapshotStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const payload = new Uint8Array(bytes);
+    // Not copied (see SnapshotStore.write): a copy of a large snapshot holds the event loop.
+    const payload = bytes;
     const run = this.queue.then(async () => {
       if (this.failure !== null) throw this.failure;
       try {

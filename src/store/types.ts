@@ -106,7 +106,11 @@ export interface LogCoverage {
 
 /** Serialized snapshots, written atomically, the newest `keep` retained. */
 export interface SnapshotStore {
-  /** Store `bytes` as the snapshot at `index`, atomically and durably, then prune old ones. */
+  /**
+   * Store `bytes` as the snapshot at `index`, atomically and durably, then prune old ones. The
+   * store keeps `bytes` until the write is done and does not copy it (a snapshot may be tens of
+   * megabytes): the caller must not change it meanwhile.
+   */
   write(index: number, bytes: Uint8Array): Promise<void>;
   /**
    * The newest valid snapshot, or null if there is none (start from the empty tree).

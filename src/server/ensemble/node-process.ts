@@ -25,6 +25,7 @@ import { TcpBus } from '../../bus/tcp/index.js';
 import type { PeerAddress } from '../../bus/tcp/index.js';
 import { ConsensusNode } from '../../node/node.js';
 import type { NodeObserver, SnapshotEncoding } from '../../node/node.js';
+import { PauseMonitor } from './pause-monitor.js';
 import { FileStorage } from '../../node/file-storage.js';
 import { CoordinationService } from '../../node/service.js';
 import { DEFAULT_SNAPSHOT_POLICY } from '../../node/snapshot.js';
@@ -100,6 +101,7 @@ export class StatekeeperServer {
   private stopping: Promise<void> | undefined;
   private lastLogged = { role: '', epoch: -1, leader: null as NodeId | null };
   private readonly knownLeader: KnownLeader;
+  private pauses: PauseMonitor | undefined;
 
   private constructor(opts: ServerProcessOptions, storage: FileStorage, tcpBus: TcpBus<PeerMessage> | undefined, registry: Registry) {
     const config = opts.config;
@@ -239,6 +241,7 @@ export class StatekeeperServer {
       server = new StatekeeperServer({ ...opts, logger }, storage, tcpBus, registry);
       server.node.start();
       server.service.start();
+      server.pauses = new PauseMonitor(logger);
       if (config.adminPort !== undefined) {
         server.admin = await startAdminServer(config.adminAddress, config.adminPort, { status: () => server!.status(), registry, extension: server.adminExtension() });
       }
@@ -311,6 +314,7 @@ export class StatekeeperServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info({ event: 'stopping' }, `n${this.id} stopping`);
+      this.pauses?.stop();
       await this.stopClientPort();
       this.recorder.close();
       await (await this.inspector?.catch(() => undefined))?.close();
