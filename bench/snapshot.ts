@@ -3,14 +3,15 @@
  *
  *   npx tsx bench/snapshot.ts [--znodes 200000] [--snap-count 25000] [--seconds 15]
  *                             [--clients 8] [--inflight 32] [--in-process-only]
- *                             [--modes steps,one] [--keep]
+ *                             [--modes steps,one,none] [--keep]
  *
  * 1. In process: a tree of `--znodes` znodes (100-byte values), encoded in one piece (what a node
  *    did before snapshots were encoded in steps) and by the step encoder, with one setData applied
  *    between steps: the longest step is the longest the event loop is held.
- * 2. Two 3-node ensembles (`--modes` picks) (`statekeeper ensemble`, separate processes, fsync on), one after the
- *    other, alike but for `statekeeper.snapshotStepNodes`: the default (2048), and unbounded (every
- *    snapshot encoded in a single turn of the event loop, as before). Each is loaded with `--znodes`
+ * 2. Three 3-node ensembles (`statekeeper ensemble`, separate processes, fsync on; `--modes` picks),
+ *    one after the other: `steps`, the default `statekeeper.snapshotStepNodes` (2048); `one`, an
+ *    unbounded one (every snapshot encoded in a single turn of the event loop, as before); `none`,
+ *    the baseline, with no snapshot during the load. Each is loaded with `--znodes`
  *    znodes, then takes a closed-loop setData load (node-zookeeper-client, `--clients` connections
  *    with `--inflight` requests each, random znodes) for `--seconds` with snapCount `--snap-count`,
  *    so every server snapshots the whole tree several times under load. Printed per ensemble:
@@ -51,7 +52,7 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '8' },
     inflight: { type: 'string', default: '32' },
     'in-process-only': { type: 'boolean', default: false },
-    modes: { type: 'string', default: 'steps,one' },
+    modes: { type: 'string', default: 'steps,one,none' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -181,7 +182,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-async function runEnsemble(label: string, stepNodes: number): Promise<EnsembleResult> {
+async function runEnsemble(label: string, stepNodes: number, snapCount = SNAP_COUNT): Promise<EnsembleResult> {
   const work = mkdtempSync(join(tmpdir(), 'bench-snapshot-'));
   const basePort = await freeBasePort();
   const ensemble: RunningEnsemble = await ensembleCommand({
@@ -191,7 +192,7 @@ async function runEnsemble(label: string, stepNodes: number): Promise<EnsembleRe
     handleSignals: false,
     detached: true,
     out: () => undefined,
-    config: { snapCount: SNAP_COUNT, 'statekeeper.snapshotStepNodes': stepNodes },
+    config: { snapCount, 'statekeeper.snapshotStepNodes': stepNodes },
   });
   const clients: NzkClient[] = [];
   try {
@@ -272,6 +273,8 @@ async function main(): Promise<void> {
   const results: EnsembleResult[] = [];
   if (modes.includes('steps')) results.push(await runEnsemble(`steps of ${SNAPSHOT_STEP_NODES}`, SNAPSHOT_STEP_NODES));
   if (modes.includes('one')) results.push(await runEnsemble('one step', 2 ** 31 - 1));
+  // The baseline: the same load with no snapshot at all.
+  if (modes.includes('none')) results.push(await runEnsemble('no snapshots', SNAPSHOT_STEP_NODES, 2 ** 31 - 1));
   console.log('snapshot encoding         writes/s   p50 ms   p99 ms  p99.9 ms   max ms  errors  snapshots  longest step ms  event-loop lag max ms');
   for (const r of results) {
     console.log(
