@@ -84,6 +84,11 @@ interface InFlight {
   readonly reject: (err: Error) => void;
 }
 
+/** Shortest connect timeout: an attempt also waits for a commit, which a busy machine slows. */
+const MIN_CONNECT_TIMEOUT_MS = 1000;
+/** Pause between connection attempts. */
+const RECONNECT_PAUSE_MS = 50;
+
 export class ZooKeeperClient {
   private readonly ensemble: EmbeddedEnsemble;
   private server: EmbeddedServer | undefined;
@@ -272,13 +277,60 @@ export class ZooKeeperClient {
     return response;
   }
 
+  /**
+   * Create the session on some server, moving on from one that goes down or does not answer within
+   * a connect timeout (as ZooKeeper's client does), until twice the session timeout has passed.
+   */
   private async open(timeoutMs: number, preferred?: number): Promise<void> {
-    const server = this.pickServer(preferred);
-    const grant = await server.service.openSession({ sessionId: 0n, timeoutMs }, this.listener(server));
-    if ('err' in grant) throw keeperError(grant.err);
-    this.grant = grant;
-    this.attachTo(server);
-    this.setState('connected');
+    const deadline = Date.now() + 2 * timeoutMs;
+    let server = this.pickServer(preferred);
+    for (;;) {
+      const attempt = server.service.openSession({ sessionId: 0n, timeoutMs }, this.listener(server));
+      const grant = await this.unlessAbandoned(server, attempt, this.connectTimeoutMs(timeoutMs));
+      if (grant !== undefined && 'err' in grant && grant.err !== ErrorCode.CONNECTIONLOSS) throw keeperError(grant.err);
+      if (grant !== undefined && !('err' in grant) && server.up) {
+        this.grant = grant;
+        this.attachTo(server);
+        this.setState('connected');
+        return;
+      }
+      if (grant === undefined) {
+        // A session created after we gave up on it would linger until it expired: close it.
+        const abandoned = server;
+        void attempt.then((late) => {
+          if (!('err' in late) && abandoned.up) void abandoned.service.closeSession(late.sessionId).catch(() => undefined);
+        }, () => undefined);
+      }
+      if (Date.now() > deadline) throw new ConnectionLossError(ErrorCode.CONNECTIONLOSS);
+      await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
+      server = this.pickServer();
+    }
+  }
+
+  /** ZooKeeper's client gives each connection attempt the session timeout over the server count. */
+  private connectTimeoutMs(sessionTimeoutMs: number): number {
+    return Math.max(MIN_CONNECT_TIMEOUT_MS, Math.floor(sessionTimeoutMs / Math.max(1, this.ensemble.servers.length)));
+  }
+
+  /**
+   * `work`'s result, or undefined if `server` goes down or `timeoutMs` passes first (or `work`
+   * fails): a handshake with a server that died or hangs must not hold the client.
+   */
+  private async unlessAbandoned<T>(server: EmbeddedServer, work: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+    if (!server.up) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let watcher: { serverDown(id: number): void } | undefined;
+    const abandoned = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      watcher = { serverDown: () => resolve(undefined) };
+      this.ensemble.watchServer(server.id, watcher);
+    });
+    try {
+      return await Promise.race([work.catch(() => undefined), abandoned]);
+    } finally {
+      clearTimeout(timer);
+      this.ensemble.unwatchServer(server.id, watcher!);
+    }
   }
 
   private listener(server: EmbeddedServer): SessionListener {
@@ -326,34 +378,13 @@ export class ZooKeeperClient {
       const candidates = this.ensemble.servers.filter((s) => s.up);
       const server = candidates[Math.floor(Math.random() * candidates.length)];
       if (server !== undefined && this.grant !== undefined) {
-        const grant = await server.service.openSession(
-          {
-            sessionId: this.grant.sessionId,
-            passwordHex: this.grant.passwordHex,
-            timeoutMs: this.grant.timeoutMs,
-            lastZxidSeen: this.lastZxidSeen,
-          },
-          this.listener(server),
-        );
-        if (!('err' in grant)) {
-          this.attachTo(server);
-          for (const a of this.auths) await server.service.submit(grant.sessionId, { op: 'addAuth', scheme: a.scheme, auth: a.auth });
-          const fired = await server.service.submit(grant.sessionId, {
-            op: 'setWatches',
-            relativeZxid: this.lastZxidSeen,
-            watches: {
-              data: [...this.dataWatchers.keys()],
-              exist: [...this.existWatchers.keys()],
-              child: [...this.childWatchers.keys()],
-              persistent: [...this.persistentWatchers.keys()],
-              persistentRecursive: [...this.recursiveWatchers.keys()],
-            },
-          });
-          void fired;
+        const outcome = await this.moveTo(server, this.grant);
+        if (outcome === 'moved' && server.up) {
           this.setState('connected');
           return;
         }
-        if (grant.err === ErrorCode.SESSIONEXPIRED || grant.err === ErrorCode.AUTHFAILED) {
+        if (outcome === 'moved') this.detachFrom(server);
+        if (outcome === 'expired') {
           this.expire();
           return;
         }
@@ -362,8 +393,54 @@ export class ZooKeeperClient {
         this.expire();
         return;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
     }
+  }
+
+  /**
+   * Reattach the session to `server`: reopen it there, then re-send auth and watches. 'retry' when
+   * the server went down, did not answer within the connect timeout, or lost the connection on the
+   * way (the client then tries another); 'expired' when the session is gone.
+   */
+  private async moveTo(server: EmbeddedServer, grant: SessionGrant): Promise<'moved' | 'retry' | 'expired'> {
+    const timeoutMs = this.connectTimeoutMs(grant.timeoutMs);
+    const attempt = server.service.openSession(
+      { sessionId: grant.sessionId, passwordHex: grant.passwordHex, timeoutMs: grant.timeoutMs, lastZxidSeen: this.lastZxidSeen },
+      this.listener(server),
+    );
+    const reopened = await this.unlessAbandoned(server, attempt, timeoutMs);
+    if (reopened === undefined) {
+      // Attached there after we gave up: let go, unless the client came back to that server since.
+      void attempt.then((late) => {
+        if (!('err' in late) && server.up && this.server !== server) server.service.detach(late.sessionId);
+      }, () => undefined);
+      return 'retry';
+    }
+    if ('err' in reopened) return reopened.err === ErrorCode.SESSIONEXPIRED || reopened.err === ErrorCode.AUTHFAILED ? 'expired' : 'retry';
+    this.attachTo(server);
+    const handshake = [
+      ...this.auths.map((a) => ({ op: 'addAuth' as const, scheme: a.scheme, auth: a.auth })),
+      {
+        op: 'setWatches' as const,
+        relativeZxid: this.lastZxidSeen,
+        watches: {
+          data: [...this.dataWatchers.keys()],
+          exist: [...this.existWatchers.keys()],
+          child: [...this.childWatchers.keys()],
+          persistent: [...this.persistentWatchers.keys()],
+          persistentRecursive: [...this.recursiveWatchers.keys()],
+        },
+      },
+    ];
+    for (const request of handshake) {
+      const reply = await this.unlessAbandoned(server, server.service.submit(reopened.sessionId, request), timeoutMs);
+      if (reply === undefined || reply.err === ErrorCode.CONNECTIONLOSS || !server.up) {
+        this.detachFrom(server);
+        return 'retry';
+      }
+      if (reply.err === ErrorCode.SESSIONEXPIRED) return 'expired';
+    }
+    return 'moved';
   }
 
   private expire(): void {

@@ -21,9 +21,10 @@ import {
   SessionExpiredError,
   ErrorCode,
   digestId,
+  EmbeddedEnsemble,
   op,
 } from '../../src/client/index.js';
-import type { EmbeddedEnsemble, SessionState, WatchedEvent, ZooKeeperClient } from '../../src/client/index.js';
+import type { SessionState, WatchedEvent, ZooKeeperClient } from '../../src/client/index.js';
 import { condition, connect, followerId, reachState, startEnsemble, text } from './helpers.js';
 
 let ensemble: EmbeddedEnsemble;
@@ -268,14 +269,107 @@ describe('sessions', () => {
     }
   });
 
+  it('moves on when the server it moves to dies in the middle of the handshake', async () => {
+    const own = await EmbeddedEnsemble.start({ nodes: 5 });
+    try {
+      const c = await connect(own, { server: followerId(own) });
+      await c.create('/kept', '', { mode: 'ephemeral' });
+      const home = c.serverId!;
+      const session = c.sessionId;
+      // Whichever server the client tries first dies while its openSession is under way.
+      let diedMidHandshake: number | undefined;
+      for (const s of own.servers) {
+        if (s.id === home) continue;
+        const real = s.service.openSession.bind(s.service);
+        s.service.openSession = (req, listener) => {
+          const pending = real(req, listener);
+          if (diedMidHandshake === undefined) {
+            diedMidHandshake = s.id;
+            queueMicrotask(() => own.crash(s.id));
+          }
+          return pending;
+        };
+      }
+      own.crash(home);
+      await reachState(c, 'connected');
+      expect(diedMidHandshake).toBeDefined();
+      expect([home, diedMidHandshake]).not.toContain(c.serverId);
+      expect(c.sessionId).toBe(session);
+      expect((await c.exists('/kept'))?.ephemeralOwner).toBe(session);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('moves on when the server it moves to dies after reopening the session, while the watches are re-sent', async () => {
+    const own = await EmbeddedEnsemble.start({ nodes: 5 });
+    try {
+      const c = await connect(own, { server: followerId(own) });
+      const fired = recorder();
+      await c.create('/watched');
+      await c.getData('/watched', fired.watcher);
+      const home = c.serverId!;
+      let diedResendingWatches: number | undefined;
+      for (const s of own.servers) {
+        if (s.id === home) continue;
+        const real = s.service.submit.bind(s.service);
+        s.service.submit = (sessionId, request) => {
+          const pending = real(sessionId, request);
+          if (request.op === 'setWatches' && diedResendingWatches === undefined) {
+            diedResendingWatches = s.id;
+            queueMicrotask(() => own.crash(s.id));
+          }
+          return pending;
+        };
+      }
+      own.crash(home);
+      await reachState(c, 'connected');
+      expect(diedResendingWatches).toBeDefined();
+      expect(own.server(c.serverId!).up).toBe(true);
+      // The watch was re-sent to the server the client ended on: it still fires.
+      const other = await connect(own, { server: c.serverId! });
+      await other.setData('/watched', 'changed');
+      await fired.count(1);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('moves on when the server it moves to never answers the handshake (connect timeout)', async () => {
+    const own = await startEnsemble();
+    try {
+      const c = await connect(own, { server: followerId(own) });
+      const home = c.serverId!;
+      let unanswered = 0;
+      for (const s of own.servers) {
+        if (s.id === home) continue;
+        const real = s.service.openSession.bind(s.service);
+        let first = true;
+        s.service.openSession = (req, listener) => {
+          if (!first) return real(req, listener);
+          first = false;
+          unanswered++;
+          return new Promise(() => undefined);
+        };
+      }
+      own.crash(home);
+      await reachState(c, 'connected');
+      expect(unanswered).toBeGreaterThanOrEqual(1);
+      expect(c.serverId).not.toBe(home);
+      expect(await c.create('/after-timeout')).toBe('/after-timeout');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('expired when the ensemble stays unreachable past the session timeout; calls then throw SessionExpiredError', async () => {
     const own = await startEnsemble();
     const c = await connect(own, { sessionTimeoutMs: 400 });
     const states: SessionState[] = [];
     c.onStateChange((s) => states.push(s));
-    // Its own server last: crashing the others while it moves could strand it (reported).
-    for (const s of own.servers) if (s.id !== c.serverId) own.crash(s.id);
+    // Its own server first: the others then die while it is moving to one of them.
     own.crash(c.serverId!);
+    for (const s of own.servers) if (s.up) own.crash(s.id);
     await reachState(c, 'expired');
     expect(states).toEqual(['disconnected', 'expired']);
     await expect(c.getData('/')).rejects.toBeInstanceOf(SessionExpiredError);
