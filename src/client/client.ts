@@ -2,7 +2,10 @@
  * The embedded client: ZooKeeper's client API, promise-based and typed, for a Node.js service that
  * runs an ensemble in its own process (EmbeddedEnsemble). It keeps ZooKeeper's session semantics:
  * a lost connection (state `disconnected`) is not a lost session (state `expired`); the client
- * moves to another server with its session id and password and re-registers its watches.
+ * moves to another server with its session id and password and re-registers its watches. As
+ * ZooKeeper's client does, it gives each attempt a connect timeout (the session timeout over the
+ * server count) and moves on from a server that dies or stays silent; an attempt it gave up on that
+ * completes later is detached (or, for a new session, closed).
  */
 import type { SessionGrant, SessionListener, ZkRequest, ZkResponse } from '../node/service.js';
 import type { MultiOp } from '../tree/txn.js';
