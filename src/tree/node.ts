@@ -2,7 +2,7 @@
  * One znode as the tree stores it, its client-visible Stat, and its canonical encoding (used by
  * snapshots and by the digest).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Acl, Stat } from '../protocol/zookeeper.js';
 import { ByteReader, ByteWriter } from './codec.js';
 
@@ -163,12 +163,13 @@ export function readNode(r: ByteReader): { path: string; rec: NodeRecord } {
 
 /** First 64 bits of SHA-256 over the given bytes. */
 export function hash64(bytes: Uint8Array): bigint {
-  return createHash('sha256').update(bytes).digest().readBigUInt64BE(0);
+  // crypto.hash (Node 20.12+): one call, no Hash object; about twice as fast for inputs this small.
+  return hash('sha256', bytes, 'buffer').readBigUInt64BE(0);
 }
 
 /** The first `digits` hex digits of SHA-256 over the given bytes. */
 export function hashHex(bytes: Uint8Array, digits: number): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, digits);
+  return hash('sha256', bytes, 'hex').slice(0, digits);
 }
 
 /** A node's contribution to the tree digest. */
