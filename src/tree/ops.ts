@@ -6,7 +6,8 @@
 import { CreateMode, ErrorCode, EventType, Perms, type Acl, type AclId, type Stat } from '../protocol/zookeeper.js';
 import { checkAcl, fixupAcl, type AuthProviders } from './acl.js';
 import { clientStat, newRecord, patchRecord, type NodeKind, type NodeRecord } from './node.js';
-import { isValidPath, sequenceSuffix, SPECIAL_PATHS, splitPath } from './path.js';
+import { isValidPath, QUOTA_PATH, sequenceSuffix, SPECIAL_PATHS, splitPath } from './path.js';
+import { initQuotaStats, QUOTA_STAT_NODE, quotaRootOf, updateQuotaStat } from './quota.js';
 import type { NodeStore, Slot } from './store.js';
 import type { CheckOp, CreateOp, DeleteContainerTxn, DeleteOp, MultiOp, Requester, SetAclOp, SetDataOp } from './txn.js';
 
@@ -137,9 +138,13 @@ function insertNodeAt(ctx: OpContext, parentPath: string, path: string, rec: Nod
   const { store } = ctx;
   const parent = store.get(parentPath);
   if (parent === undefined) throw new Error(`parent ${parentPath} vanished`);
+  const name = path.slice(path.lastIndexOf('/') + 1);
   store.insertNode(path, rec);
-  store.addChild(parentPath, path.slice(path.lastIndexOf('/') + 1));
+  store.addChild(parentPath, name);
   store.replaceRecord(parentPath, patchRecord(parent.rec, { cversion: parent.rec.cversion + 1, pzxid: ctx.zxid }));
+  if (name === QUOTA_STAT_NODE && parentPath.startsWith(QUOTA_PATH)) initQuotaStats(store, parentPath.slice(QUOTA_PATH.length));
+  const quotaRoot = quotaRootOf(store, path);
+  if (quotaRoot !== null) updateQuotaStat(store, quotaRoot, dataLength(rec.data), 1);
   ctx.triggers.push({ path, type: EventType.NodeCreated, acl: rec.acl }, { path: parentPath, type: EventType.NodeChildrenChanged, acl: parent.rec.acl });
 }
 
@@ -156,6 +161,8 @@ export function deleteNodeAt(ctx: OpContext, path: string): void {
   store.removeChild(split.parent, split.name);
   if (ctx.zxid > parent.rec.pzxid) store.replaceRecord(split.parent, patchRecord(parent.rec, { pzxid: ctx.zxid }));
   store.removeNode(path);
+  const quotaRoot = quotaRootOf(store, path);
+  if (quotaRoot !== null) updateQuotaStat(store, quotaRoot, -dataLength(node.rec.data), -1);
   ctx.triggers.push({ path, type: EventType.NodeDeleted, acl: node.rec.acl }, { path: split.parent, type: EventType.NodeChildrenChanged, acl: parent.rec.acl });
 }
 
@@ -190,8 +197,11 @@ export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpR
   const node = lookupForUpdate(ctx, req, op.path, Perms.WRITE);
   if (typeof node === 'number') return errorResult(node);
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
+  const previousLength = dataLength(node.rec.data);
   const rec = patchRecord(node.rec, { data: op.data === null ? null : op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });
   ctx.store.replaceRecord(op.path, rec);
+  const quotaRoot = quotaRootOf(ctx.store, op.path);
+  if (quotaRoot !== null) updateQuotaStat(ctx.store, quotaRoot, dataLength(rec.data) - previousLength, 0);
   ctx.triggers.push({ path: op.path, type: EventType.NodeDataChanged, acl: rec.acl });
   return { type: 'setData', err: ErrorCode.OK, stat: clientStat(rec, node.children.size) };
 }

@@ -7,6 +7,7 @@
  */
 import { ByteWriter } from './codec.js';
 import { hash64, nodeHash, type NodeRecord } from './node.js';
+import { quotaRootOfLimitNode } from './quota.js';
 
 /** A stored node: its current record, that record's digest contribution, and its children's names. */
 export interface Slot {
@@ -37,6 +38,8 @@ export class NodeStore {
   readonly ephemerals = new Map<bigint, Set<string>>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
+  /** Paths with a quota: those that have a `/zookeeper/quota<path>/zookeeper_limits` node (quota.ts). */
+  readonly quotaRoots = new Set<string>();
   private nodeSum = 0n;
   private sessionSum = 0n;
   private undoLog: Array<() => void> | null = null;
@@ -70,6 +73,8 @@ export class NodeStore {
   }
 
   private index(path: string, rec: NodeRecord, add: boolean): void {
+    const quotaRoot = quotaRootOfLimitNode(path);
+    if (quotaRoot !== null) toggle(this.quotaRoots, quotaRoot, add);
     if (rec.kind === 'container') toggle(this.containers, path, add);
     else if (rec.kind === 'ttl') toggle(this.ttls, path, add);
     else if (rec.kind === 'ephemeral') this.indexEphemeral(rec.ephemeralOwner, path, add);

@@ -94,6 +94,41 @@ const SESSION_TWO = [
   'stat /c',
 ];
 
+/**
+ * Quotas: setquota creates the limits and stats nodes, and the server keeps the stats (count and
+ * bytes of the subtree, innermost quota first) through creates, setData, deletes and an ephemeral
+ * that goes with its session, without changing the stats node's version.
+ */
+const QUOTA_SESSION = [
+  'create /q',
+  'create /q/a x',
+  'create /q/inner',
+  'setquota -n 10 /q',
+  'listquota /q',
+  'create /q/b yy',
+  'set /q/a xyz',
+  'create -e /q/eph abcd',
+  'listquota /q',
+  'setquota -b 100 /q/inner',
+  'create /q/inner/c 12345',
+  'listquota /q',
+  'listquota /q/inner',
+  'get -s /zookeeper/quota/q/zookeeper_stats',
+  'delete /q/b',
+  'delete /q/inner/c',
+  'listquota /q',
+  'listquota /q/inner',
+  'delquota -n /q',
+  'listquota /q',
+  'delquota /q/inner',
+  'listquota /q/inner',
+  'create /q/inner/d 1',
+  'listquota /q',
+];
+
+/** After the quota session closed: its ephemeral left the count. */
+const QUOTA_AFTER = ['listquota /q', 'ls -R /zookeeper/quota'];
+
 let reference: ZooKeeperServer;
 let statekeeper: StatekeeperZk;
 /** zkCli talks to a follower: writes go through the forwarding path. */
@@ -161,6 +196,17 @@ describe.skipIf(!referenceInstalled)('zkCli sessions: statekeeper prints what Zo
     expect(two.zk.lines.join('\n')).toContain('Auth scheme: User\ndigest: alice\ndigest: bob\nip: 127.0.0.1');
     for (const expected of ['[p, secret, ttl, z]', 'Insufficient permission : /c/secret', 'Insufficient permission : /c/p', 's2', 'data3', "'digest,'bob:x", '[zookeeper]', 'Node does not exist: /c']) {
       expect(two.zk.lines, `reference output lacks ${JSON.stringify(expected)}:\n${two.rawZk}`).toContain(expected);
+    }
+  });
+
+  it('keeps quota stats as ZooKeeper does (setquota, listquota, delquota)', async () => {
+    const quota = await both(QUOTA_SESSION);
+    expect(quota.sk.lines, `statekeeper output:\n${quota.rawSk}`).toEqual(quota.zk.lines);
+    const after = await both(QUOTA_AFTER);
+    expect(after.sk.lines, `statekeeper output:\n${after.rawSk}`).toEqual(after.zk.lines);
+    // The counts the reference keeps, so that two outputs without stats cannot agree.
+    for (const expected of ['Output stat for /q count=3,bytes=1', 'Output stat for /q count=5,bytes=9', 'count=6,bytes=14']) {
+      expect(quota.zk.lines, `reference output lacks ${JSON.stringify(expected)}:\n${quota.rawZk}`).toContain(expected);
     }
   });
 });
