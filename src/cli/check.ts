@@ -1,6 +1,6 @@
 /** `statekeeper check` and `statekeeper replay`: randomized simulation runs, shrinking, trace files. */
 import { join, resolve } from 'node:path';
-import { MUTANTS, findMutant } from '../sim/mutants.js';
+import { MUTANTS, findMutant, mutantRunOptions } from '../sim/mutants.js';
 import { ALL_FAULT_KINDS } from '../sim/scenario.js';
 import type { FaultKind } from '../sim/scenario.js';
 import { readTraceFile, replayTrace, runBatch, shrinkScenario, writeTraceFile } from '../sim/runner.js';
@@ -50,7 +50,7 @@ export function runCheck(options: CheckOptions, log: (line: string) => void = co
     faults: options.faults,
     sabotage,
     ...(snapshotEveryCommands === undefined ? {} : { snapshotEveryCommands }),
-    ...(mutant ? { machines: mutant.machines } : {}),
+    ...mutantRunOptions(mutant),
     onRun: (_i, r) => progress.tick(r.violation !== null),
   });
   progress.done();
@@ -58,7 +58,7 @@ export function runCheck(options: CheckOptions, log: (line: string) => void = co
     const v = batch.first.violation;
     log(`violation of ${v.invariant}: ${v.message}`);
     log(`  in run with seed ${batch.first.scenario.seed} (${batch.first.scenario.nodes} nodes, ${batch.first.scenario.faults.length} faults)`);
-    const shrunk = shrinkScenario(batch.first.scenario, v.invariant, mutant ? { machines: mutant.machines } : {});
+    const shrunk = shrinkScenario(batch.first.scenario, v.invariant, mutantRunOptions(mutant));
     const path = resolve(join(options.out, `violation-${v.invariant}-seed${shrunk.seed}.json`));
     const file = writeTraceFile(path, shrunk, mutant?.name ?? null);
     log(`  shrunk to ${shrunk.faults.length} faults and ${shrunk.commands} commands: ${file.violation?.invariant ?? '(no longer fails?)'}: ${file.violation?.message ?? ''}`);

@@ -19,6 +19,7 @@ import { entryKey } from '../protocol/messages.js';
 import { SeededRandom } from '../protocol/random.js';
 import { summarizeMessage } from '../protocol/summary.js';
 import { EntryLogApplication } from './log-application.js';
+import type { EntryLogFactory } from './log-application.js';
 import { emptyRecord, recordAcceptance } from './record.js';
 import type { RunRecord } from './record.js';
 import { range } from './scenario.js';
@@ -60,6 +61,8 @@ const LIVENESS_POLL_MS = 10;
 
 export interface ClusterOptions {
   readonly machines?: MachineSet;
+  /** The replicated application of every node (default EntryLogApplication; mutants replace it). */
+  readonly application?: EntryLogFactory;
   /** Record a full trace (messages, state transitions, client traffic) for files and replay. */
   readonly trace?: boolean;
   readonly timings?: NodeTimings;
@@ -86,6 +89,7 @@ export class SimCluster {
   private readonly incarnation = new Map<NodeId, number>();
   private readonly clients: ClientState[] = [];
   private readonly machines: MachineSet;
+  private readonly newApplication: EntryLogFactory;
   private readonly timings: NodeTimings;
   private readonly random: SeededRandom;
   private readonly observer: NodeObserver;
@@ -99,6 +103,7 @@ export class SimCluster {
     this.random = new SeededRandom(scenario.seed);
     this.bus = new MemoryBus(this.scheduler, this.random.fork(), scenario.network);
     this.machines = options.machines ?? defaultMachines;
+    this.newApplication = options.application ?? ((onRestore) => new EntryLogApplication(onRestore));
     this.timings = options.timings ?? SIM_TIMINGS;
     this.nodeIds = range(scenario.nodes);
     this.record = emptyRecord(scenario.nodes, quorumSize(scenario.nodes), scenario.sabotage);
@@ -165,7 +170,7 @@ export class SimCluster {
 
   private startNode(id: NodeId): void {
     let live = false;
-    const application = new EntryLogApplication((slot, keys) => {
+    const application = this.newApplication((slot, keys) => {
       // Restoring its own snapshot at start is not news; installing a peer's is.
       if (!live) return;
       this.record.applies.get(id)!.push({

@@ -9,6 +9,9 @@ import type { Slot } from '../protocol/ids.js';
 import type { Entry } from '../protocol/messages.js';
 import { entryKey } from '../protocol/messages.js';
 
+/** Builds a node's application; `onRestore` is told of every snapshot it restores. */
+export type EntryLogFactory = (onRestore?: (slot: Slot, keys: readonly string[]) => void) => EntryLogApplication;
+
 export class EntryLogApplication implements Application {
   /** keys[i] is the key of the entry chosen at slot i + 1. */
   keys: string[] = [];

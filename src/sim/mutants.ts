@@ -1,6 +1,7 @@
 /**
  * Deliberately broken variants of the role machines. Each is the real machine with one guard or
- * action swapped through XState's `machine.provide`, and each must be caught by some invariant:
+ * action swapped through XState's `machine.provide` (one, `snapshot-off-by-one`, breaks the
+ * simulated application's snapshots instead), and each must be caught by some invariant:
  * a check that no mutant trips is a defect, and so is a mutant no check catches.
  */
 import { emit, enqueueActions } from 'xstate';
@@ -9,12 +10,17 @@ import { compareBallots } from '../protocol/ids.js';
 import { learnableEntries } from '../../machines/learner/machine.js';
 import { defaultMachines } from '../node/machines.js';
 import type { MachineSet } from '../node/machines.js';
+import type { SnapshotEncoding } from '../node/node.js';
+import { EntryLogApplication } from './log-application.js';
+import type { EntryLogFactory } from './log-application.js';
 
 export interface Mutant {
   /** kebab-case name, as `statekeeper check --mutant NAME` takes it. */
   readonly name: string;
   readonly description: string;
   readonly machines: MachineSet;
+  /** A broken replicated application instead of the simulator's entry log (default: the real one). */
+  readonly application?: EntryLogFactory;
   /**
    * Where the bug shows: ballot bugs only matter while two leaderships overlap, which the sabotaged
    * election provokes, and they need fewer acceptors to line up in a small cluster. `check` uses
@@ -161,6 +167,13 @@ export const MUTANTS: readonly Mutant[] = [
     machines: { ...m, proposer: m.proposer.provide({ actions: { recordPromise: recordPromiseIgnoringFloor as never } }) },
     prefers: { nodes: 5, snapshotEveryCommands: 5 },
   },
+  {
+    name: 'snapshot-off-by-one',
+    description: 'the replicated application writes each entry one slot early into its snapshots (a node that installs or restarts from one holds a wrong log)',
+    machines: m,
+    application: (onRestore) => new OffByOneSnapshotLog(onRestore),
+    prefers: { nodes: 5, snapshotEveryCommands: 5 },
+  },
 ];
 
 /**
@@ -176,6 +189,25 @@ export const SABOTAGED_MACHINES: MachineSet = {
     },
   }),
 };
+
+/**
+ * The entry log with an off-by-one in its snapshot: each entry is written one slot early (the first
+ * is dropped, the last repeated), so the snapshot still has as many entries as its slot.
+ */
+class OffByOneSnapshotLog extends EntryLogApplication {
+  override snapshot(): SnapshotEncoding {
+    const keys = this.keys.slice(1);
+    if (keys.length > 0) keys.push(keys[keys.length - 1]!);
+    else keys.push(...this.keys);
+    return { step: () => [new TextEncoder().encode(JSON.stringify(keys))], cancel: () => undefined };
+  }
+}
+
+/** What a run needs to use `mutant` (its machines, and its application if it has one). */
+export function mutantRunOptions(mutant: Mutant | undefined): { machines?: MachineSet; application?: EntryLogFactory } {
+  if (mutant === undefined) return {};
+  return { machines: mutant.machines, ...(mutant.application === undefined ? {} : { application: mutant.application }) };
+}
 
 export function findMutant(name: string): Mutant | undefined {
   return MUTANTS.find((mutant) => mutant.name === name);

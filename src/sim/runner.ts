@@ -11,12 +11,15 @@ import { SimCluster } from './cluster.js';
 import type { RunRecord } from './record.js';
 import { randomScenario } from './scenario.js';
 import type { FaultKind, Scenario } from './scenario.js';
-import { findMutant, SABOTAGED_MACHINES } from './mutants.js';
+import { findMutant, mutantRunOptions, SABOTAGED_MACHINES } from './mutants.js';
+import type { EntryLogFactory } from './log-application.js';
 import type { TraceEvent } from './trace.js';
 
 export interface RunOptions {
   /** The machines to run (default: the real ones; the sabotaged election when the scenario asks). */
   readonly machines?: MachineSet;
+  /** The replicated application (default: the simulator's entry log; mutants replace it). */
+  readonly application?: EntryLogFactory;
   /** Invariants to check (default: every built-in one that applies to the run). */
   readonly invariants?: Readonly<Record<string, Invariant>>;
   readonly trace?: boolean;
@@ -38,7 +41,11 @@ export function machinesFor(scenario: Scenario, machines?: MachineSet): MachineS
 
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const machines = machinesFor(scenario, options.machines);
-  const cluster = new SimCluster(scenario, { ...(machines ? { machines } : {}), trace: options.trace ?? false });
+  const cluster = new SimCluster(scenario, {
+    ...(machines ? { machines } : {}),
+    ...(options.application ? { application: options.application } : {}),
+    trace: options.trace ?? false,
+  });
   const record = cluster.run();
   const violation = checkRun(record, options.invariants ?? invariantsFor(record));
   return { scenario, record, violation, trace: cluster.trace, deliveries: cluster.bus.delivered };
@@ -144,8 +151,7 @@ export interface TraceFile {
 }
 
 export function writeTraceFile(path: string, scenario: Scenario, mutant: string | null): TraceFile {
-  const machines = mutant === null ? undefined : findMutant(mutant)?.machines;
-  const result = runScenario(scenario, { ...(machines ? { machines } : {}), trace: true });
+  const result = runScenario(scenario, { ...mutantRunOptions(mutant === null ? undefined : findMutant(mutant)), trace: true });
   const file: TraceFile = {
     format: 'statekeeper-trace/1',
     scenario,
@@ -175,9 +181,9 @@ export function readTraceFile(path: string): TraceFile {
 
 /** Run the file's scenario again and compare, event by event, with what it recorded. */
 export function replayTrace(file: TraceFile): ReplayResult {
-  const machines = file.mutant === null ? undefined : findMutant(file.mutant)?.machines;
-  if (file.mutant !== null && machines === undefined) throw new Error(`unknown mutant ${file.mutant}`);
-  const result = runScenario(file.scenario, { ...(machines ? { machines } : {}), trace: true });
+  const mutant = file.mutant === null ? undefined : findMutant(file.mutant);
+  if (file.mutant !== null && mutant === undefined) throw new Error(`unknown mutant ${file.mutant}`);
+  const result = runScenario(file.scenario, { ...mutantRunOptions(mutant), trace: true });
   const events = result.trace ?? [];
   let divergesAt = -1;
   const n = Math.max(events.length, file.events.length);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_INVARIANTS } from '../../src/check/invariants.js';
 import type { Invariant } from '../../src/check/invariants.js';
-import { MUTANTS, findMutant } from '../../src/sim/mutants.js';
+import { MUTANTS, findMutant, mutantRunOptions } from '../../src/sim/mutants.js';
 import { runScenario, runSeed } from '../../src/sim/runner.js';
 import { randomScenario } from '../../src/sim/scenario.js';
 import type { Mutant } from '../../src/sim/mutants.js';
@@ -10,17 +10,17 @@ import type { Mutant } from '../../src/sim/mutants.js';
 const MAX_RUNS = 200;
 
 /** Index of the first run (of at most MAX_RUNS, seed 1) in which `invariants` catch the mutant, or -1. */
-function firstCatch(mutant: Mutant | undefined, invariants: Readonly<Record<string, Invariant>>): { run: number; invariant: string } {
+function firstCatch(mutant: Mutant | undefined, invariants: Readonly<Record<string, Invariant>>): { run: number; invariant: string; message: string } {
   for (let i = 0; i < MAX_RUNS; i++) {
     const scenario = randomScenario(runSeed(1, i), {
       nodes: mutant?.prefers?.nodes ?? 5,
       sabotage: mutant?.prefers?.sabotage ?? false,
       ...(mutant?.prefers?.snapshotEveryCommands === undefined ? {} : { snapshotEveryCommands: mutant.prefers.snapshotEveryCommands }),
     });
-    const result = runScenario(scenario, { ...(mutant ? { machines: mutant.machines } : {}), invariants });
-    if (result.violation) return { run: i, invariant: result.violation.invariant };
+    const result = runScenario(scenario, { ...mutantRunOptions(mutant), invariants });
+    if (result.violation) return { run: i, invariant: result.violation.invariant, message: result.violation.message };
   }
-  return { run: -1, invariant: '' };
+  return { run: -1, invariant: '', message: '' };
 }
 
 describe('every mutant is caught', () => {
@@ -39,6 +39,7 @@ describe('every invariant catches some mutant on its own', () => {
     ['agreement', 'ignore-phase1-values'],
     ['agreement', 'ignore-compaction-floor'],
     ['committedPrefix', 'learner-skips-gap'],
+    ['committedPrefix', 'snapshot-off-by-one'],
     ['leaderCompleteness', 'ignore-phase1-values'],
     ['integrity', 'fake-noop-command'],
     ['durability', 'minority-commit'],
@@ -55,6 +56,14 @@ describe('every invariant catches some mutant on its own', () => {
       expect(caught.run).toBeGreaterThanOrEqual(0);
     });
   }
+});
+
+describe('the snapshot branches of the checks', () => {
+  it('agreement compares an installed snapshot with what the others applied (snapshot-off-by-one)', () => {
+    const caught = firstCatch(findMutant('snapshot-off-by-one'), { agreement: ALL_INVARIANTS.agreement! });
+    expect(caught.run).toBeGreaterThanOrEqual(0);
+    expect(caught.message).toMatch(/installed a snapshot/);
+  });
 });
 
 describe('the real machines pass where the mutants fail', () => {

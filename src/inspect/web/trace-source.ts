@@ -206,9 +206,10 @@ export class TraceSource extends SimulatorSource {
 
   private build(): void {
     const file = this.file;
-    const mutantMachines = file.mutant === null ? undefined : findMutant(file.mutant)?.machines;
-    const machines = machinesFor(file.scenario, mutantMachines);
-    const cluster = new SimCluster(file.scenario, { ...(machines ? { machines } : {}), trace: true });
+    const mutant = file.mutant === null ? undefined : findMutant(file.mutant);
+    const machines = machinesFor(file.scenario, mutant?.machines);
+    const application = mutant?.application;
+    const cluster = new SimCluster(file.scenario, { ...(machines ? { machines } : {}), ...(application ? { application } : {}), trace: true });
     const scheduler = cluster.scheduler;
     let deferred: { untilMs: number; stop: (() => boolean) | undefined } | undefined;
     scheduler.runUntil = (untilMs: number, stop?: () => boolean): boolean => {
