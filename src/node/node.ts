@@ -117,7 +117,15 @@ interface IncomingSnapshot {
   readonly slot: Slot;
   readonly bytes: Uint8Array;
   received: number;
+  /** Learner retries that asked for the next chunk since the last chunk arrived. */
+  unansweredAsks: number;
 }
+
+/**
+ * A transfer whose sender has not answered this many learner retries in a row is dropped, and the
+ * learner asks as usual again (another member, in turn): the sender may be down for good.
+ */
+const SNAPSHOT_TRANSFER_STALL_RETRIES = 3;
 
 type AnyActor = Actor<any>;
 
@@ -500,18 +508,22 @@ export class ConsensusNode {
   }
 
   private receiveChunk(from: NodeId, slot: Slot, totalBytes: number, offset: number, bytes: Uint8Array): void {
-    if (slot <= this.appliedSlot) return;
+    if (slot <= this.appliedSlot) {
+      if (this.incoming !== null && this.incoming.slot <= this.appliedSlot) this.incoming = null;
+      return;
+    }
     if (!Number.isSafeInteger(totalBytes) || totalBytes <= 0 || totalBytes > MAX_SNAPSHOT_TRANSFER_BYTES) return;
     let incoming = this.incoming;
     if (incoming === null || incoming.from !== from || incoming.slot !== slot || incoming.bytes.length !== totalBytes) {
       if (offset !== 0) return;
-      incoming = { from, slot, bytes: new Uint8Array(totalBytes), received: 0 };
+      incoming = { from, slot, bytes: new Uint8Array(totalBytes), received: 0, unansweredAsks: 0 };
       this.incoming = incoming;
     }
     // Pulled one chunk at a time: anything but the next piece is a duplicate or a straggler.
     if (offset !== incoming.received || bytes.length === 0 || offset + bytes.length > totalBytes) return;
     incoming.bytes.set(bytes, offset);
     incoming.received += bytes.length;
+    incoming.unansweredAsks = 0;
     if (incoming.received < totalBytes) {
       this.sendNow({ type: 'send', to: from, msg: { type: 'SnapshotChunkRequest', slot, offset: incoming.received } });
       return;
@@ -659,10 +671,16 @@ export class ConsensusNode {
     switch (effect.type) {
       case 'send': {
         if (effect.msg.type === 'LearnRequest' && this.incoming !== null) {
-          // A snapshot is arriving: the learner's retry resumes it where it stopped.
           const incoming = this.incoming;
-          this.sendNow({ type: 'send', to: incoming.from, msg: { type: 'SnapshotChunkRequest', slot: incoming.slot, offset: incoming.received } }, this.cause);
-          break;
+          if (incoming.slot > this.appliedSlot && incoming.unansweredAsks < SNAPSHOT_TRANSFER_STALL_RETRIES) {
+            // A snapshot is arriving: the learner's retry resumes it where it stopped.
+            incoming.unansweredAsks++;
+            this.sendNow({ type: 'send', to: incoming.from, msg: { type: 'SnapshotChunkRequest', slot: incoming.slot, offset: incoming.received } }, this.cause);
+            break;
+          }
+          // This node got past the snapshot meanwhile (entries, or another snapshot), or its sender
+          // stopped answering: drop the transfer, or the learner would keep asking for it alone.
+          this.incoming = null;
         }
         if (effect.msg.type === 'LearnRequest') {
           // Asks for chosen entries: depends on no local write.

@@ -15,7 +15,11 @@
  * 5. a deposed leader's session expiries outlive its leadership: cut off from the clients' pings, the
  *    old leader proposes closeSession for their sessions before it steps down, and after the heal its
  *    forward retries get those commands committed by the new leader, expiring sessions that never
- *    stopped pinging.
+ *    stopped pinging;
+ * 6. a server that got past a snapshot it was still receiving (by entries, or another snapshot) kept
+ *    turning every learner retry into a request for that stale snapshot's next chunk, and dropped
+ *    the chunk when it came: it never caught up (seed 2219, snapCount 15; about 1 run in 100 of a
+ *    600-seed soak with small snapCounts, before and after the stepped snapshot encoding).
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionListener } from '../../../src/node/service.js';
@@ -52,6 +56,26 @@ const SCENARIO_13: ZkScenario = {
   healAtMs: 2000,
   tickMs: 100,
   fsyncMs: 1,
+};
+// randomZkScenario(2219, { healAtMs: 2000, snapshotEveryCommands: 15 }) when found.
+const SCENARIO_2219: ZkScenario = {
+  nodes: 5,
+  seed: 2219,
+  network: { dropRate: 0.07267778474837541, duplicateRate: 0.04678901639999822, minDelayMs: 1, maxDelayMs: 9 },
+  faults: [
+    { atMs: 395, kind: 'partition', groups: [[1, 2, 5], [3, 4]] },
+    { atMs: 656, kind: 'heal' },
+    { atMs: 1081, kind: 'partition', groups: [[1, 5], [2, 3, 4]] },
+    { atMs: 1171, kind: 'partition', groups: [[3], [1, 2, 4, 5]] },
+    { atMs: 1504, kind: 'crash', node: 5 },
+    { atMs: 1647, kind: 'restart', node: 5 },
+    { atMs: 1810, kind: 'heal' },
+    { atMs: 1939, kind: 'crash', node: 4 },
+  ],
+  healAtMs: 2000,
+  tickMs: 100,
+  fsyncMs: 1,
+  snapshotEveryCommands: 15,
 };
 const SCENARIO_225: ZkScenario = {
   nodes: 3,
@@ -171,5 +195,13 @@ describe('regressions found by the simulator', () => {
     })();
     const done = await cluster.runUntilDone(work, RUN_LIMIT_MS);
     expect(done).toEqual({ timedOut: false, value: 'connected' });
+  });
+
+  it('6. a server past a snapshot it was receiving drops that transfer and catches up (seed 2219)', async () => {
+    const cluster = new ZkSimCluster(SCENARIO_2219);
+    const run = await runLinearizabilityWorkload(cluster, { clients: 6, paths: 3 });
+    expect(run.settled, `replicas: ${cluster.upServers().map((s) => `n${s.id}@${s.node.appliedSlot}`).join(' ')}`).toBe(true);
+    expect(checkAnsweredWritesApplied(cluster, run.clients.flatMap((c) => c.answeredWrites))).toBeNull();
+    expect(checkZnodeHistory(run.operations).violation).toBeNull();
   });
 });
