@@ -7,7 +7,7 @@ import { CreateMode, ErrorCode, EventType, Perms, type Acl, type AclId, type Sta
 import { checkAcl, fixupAcl, type AuthProviders } from './acl.js';
 import { clientStat, newRecord, patchRecord, type NodeKind, type NodeRecord } from './node.js';
 import { isValidPath, QUOTA_PATH, sequenceSuffix, SPECIAL_PATHS, splitPath } from './path.js';
-import { initQuotaStats, QUOTA_STAT_NODE, quotaRootOf, updateQuotaStat } from './quota.js';
+import { initQuotaStats, QUOTA_STAT_NODE, quotaExceeded, quotaRootOf, updateQuotaStat } from './quota.js';
 import type { NodeStore, Slot } from './store.js';
 import type { CheckOp, CreateOp, DeleteContainerTxn, DeleteOp, MultiOp, Requester, SetAclOp, SetDataOp } from './txn.js';
 
@@ -43,6 +43,7 @@ export interface TreeConfig {
   readonly authProviders: AuthProviders;
   readonly maxDataBytes: number;
   readonly ttlNodesEnabled: boolean;
+  readonly enforceQuota: boolean;
 }
 
 /** What an op needs besides its arguments: the store, settings, the entry's zxid and time, and where to put triggers. */
@@ -120,6 +121,7 @@ export function applyCreate(ctx: OpContext, req: Requester, op: CreateOp): OpRes
   if (!isValidPath(path)) return errorResult(ErrorCode.BADARGUMENTS);
   if (ctx.store.get(path) !== undefined) return errorResult(ErrorCode.NODEEXISTS);
   if (parent.rec.kind === 'ephemeral') return errorResult(ErrorCode.NOCHILDRENFOREPHEMERALS);
+  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, path, dataLength(op.data), 1)) return errorResult(ErrorCode.QUOTAEXCEEDED);
   const kind = kindOf(op.mode);
   const fields = {
     data: op.data === null ? null : op.data.slice(),
@@ -196,6 +198,8 @@ export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpR
   if (dataLength(op.data) > ctx.config.maxDataBytes) return errorResult(ErrorCode.BADARGUMENTS);
   const node = lookupForUpdate(ctx, req, op.path, Perms.WRITE);
   if (typeof node === 'number') return errorResult(node);
+  // Before the version check, as PrepRequestProcessor does.
+  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, op.path, dataLength(op.data) - dataLength(node.rec.data), 0)) return errorResult(ErrorCode.QUOTAEXCEEDED);
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
   const previousLength = dataLength(node.rec.data);
   const rec = patchRecord(node.rec, { data: op.data === null ? null : op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });

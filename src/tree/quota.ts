@@ -5,7 +5,9 @@
  * the stats node's data, `count=N,bytes=M`, equal to the number of nodes and data bytes in the
  * subtree at `<path>` (the innermost quota above a node is the one that counts). It changes the
  * data only: the stats node's version, mzxid and mtime stay, and no watch fires, as in ZooKeeper.
- * Quotas are not enforced (ZooKeeper enforces them only with zookeeper.enforceQuota=true).
+ * With `enforceQuota` (ZooKeeper's zookeeper.enforceQuota, off by default) a create or setData
+ * that would take the innermost quota past a hard limit (`countHardLimit`, `byteHardLimit`, set by
+ * `setquota -N` / `-B`) fails with QUOTAEXCEEDED; soft limits (`-n` / `-b`) never refuse anything.
  *
  * Every replica derives the same stats from the same log, so they are part of the replicated state
  * (and of the digest) like any other data.
@@ -41,25 +43,63 @@ export function quotaRootOf(store: NodeStore, path: string): string | null {
   return null;
 }
 
-/** ZooKeeper's StatsTrack: `key=value` pairs; `count` and `bytes` are -1 when absent. */
+/**
+ * ZooKeeper's StatsTrack text: `count=N,bytes=M`, and since 3.7 the hard limits after a `=`, as in
+ * `count=-1,bytes=-1=;byteHardLimit=10;countHardLimit=3` (the `=` keeps older parsers working).
+ * Null when it is not that shape.
+ */
 function parseStats(data: Uint8Array | null): Map<string, number> | null {
   const stats = new Map<string, number>();
   const text = data === null ? '' : decoder.decode(data);
   if (text === '') return stats;
-  for (const pair of text.split(',')) {
-    const [key, value] = pair.split('=');
-    if (key === undefined || value === undefined || !/^-?\d+$/.test(value)) return null;
+  const pairs: string[] = [];
+  for (const part of text.split(',')) {
+    const extra = part.indexOf('=;');
+    if (extra < 0) pairs.push(part);
+    else pairs.push(part.slice(0, extra), ...part.slice(extra + 2).split(';'));
+  }
+  for (const pair of pairs) {
+    if (pair === '') continue;
+    const [key, value, ...rest] = pair.split('=');
+    if (key === undefined || value === undefined || rest.length > 0 || !/^-?\d+$/.test(value)) return null;
     stats.set(key, Number(value));
   }
   return stats;
 }
 
-/** StatsTrack.toString: count first, then bytes, then any other keys. */
+/** StatsTrack.toString: count, then bytes, then any other keys after a `=`. */
 function formatStats(stats: ReadonlyMap<string, number>): Uint8Array {
-  const parts: string[] = [];
-  for (const key of ['count', 'bytes']) if (stats.has(key)) parts.push(`${key}=${stats.get(key)}`);
-  for (const [key, value] of stats) if (key !== 'count' && key !== 'bytes') parts.push(`${key}=${value}`);
-  return encoder.encode(parts.join(','));
+  let text = '';
+  if (stats.has('count')) text += `count=${stats.get('count')},`;
+  if (stats.has('bytes')) text += `bytes=${stats.get('bytes')}`;
+  const extra = [...stats].filter(([key]) => key !== 'count' && key !== 'bytes');
+  if (extra.length > 0) text += `=${extra.map(([key, value]) => `;${key}=${value}`).join('')}`;
+  return encoder.encode(text);
+}
+
+/** A StatsTrack value: -1 when absent, as getCount() and friends. */
+function statOf(stats: ReadonlyMap<string, number>, key: string): number {
+  return stats.get(key) ?? -1;
+}
+
+/**
+ * ZooKeeperServer.checkQuota: whether a change of `countDiff` nodes and `bytesDiff` bytes at `path`
+ * takes its innermost quota past a hard limit. Soft limits only warn in ZooKeeper (nothing here).
+ */
+export function quotaExceeded(store: NodeStore, path: string, bytesDiff: number, countDiff: number): boolean {
+  const root = quotaRootOf(store, path);
+  if (root === null) return false;
+  const limitNode = store.get(`${QUOTA_PATH}${root}/${QUOTA_LIMIT_NODE}`);
+  const limits = limitNode === undefined ? null : parseStats(limitNode.rec.data);
+  if (limits === null) return false;
+  const countHard = statOf(limits, 'countHardLimit');
+  const byteHard = statOf(limits, 'byteHardLimit');
+  if ((countDiff === 0 || countHard < 0) && (bytesDiff === 0 || byteHard < 0)) return false;
+  const statsNode = store.get(statsPathOf(root));
+  const current = statsNode === undefined ? null : parseStats(statsNode.rec.data);
+  if (current === null) return false;
+  if (countDiff !== 0 && countHard > -1 && statOf(current, 'count') + countDiff > countHard) return true;
+  return bytesDiff !== 0 && byteHard > -1 && statOf(current, 'bytes') + bytesDiff > byteHard;
 }
 
 function statsPathOf(root: string): string {

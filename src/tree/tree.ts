@@ -48,6 +48,11 @@ export interface DataTreeOptions {
   readonly ttlNodesEnabled?: boolean;
   /** Authentication providers beyond the built-in ones (`authProvider.N=` in ZooKeeper), e.g. `{ sasl: true }`. */
   readonly authProviders?: AuthProviders;
+  /**
+   * Refuse creates and setData that would take a quota past its hard limit, with QUOTAEXCEEDED
+   * (ZooKeeper's zookeeper.enforceQuota). Default false, as in ZooKeeper.
+   */
+  readonly enforceQuota?: boolean;
 }
 
 /** The log entry's position and time; the only inputs `apply` takes besides the transaction. */
@@ -122,6 +127,7 @@ export class DataTree {
       authProviders: options.authProviders ?? BUILTIN_AUTH_PROVIDERS,
       maxDataBytes: options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES,
       ttlNodesEnabled: options.ttlNodesEnabled ?? true,
+      enforceQuota: options.enforceQuota ?? false,
     };
     seedBuiltins(this.store);
   }

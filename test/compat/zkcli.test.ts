@@ -126,6 +126,38 @@ const QUOTA_SESSION = [
   'listquota /q',
 ];
 
+/**
+ * With zookeeper.enforceQuota on both servers: hard limits (-N, -B) refuse creates and setData of
+ * the innermost quota with QUOTAEXCEEDED; soft limits (-n, -b) refuse nothing.
+ */
+const ENFORCED_QUOTA_SESSION = [
+  'create /q',
+  'create /q/a x',
+  'setquota -N 3 /q',
+  'get /zookeeper/quota/q/zookeeper_limits',
+  'create /q/b',
+  'create /q/c',
+  'set /q/a yyyyy',
+  'setquota -B 10 /q',
+  'listquota /q',
+  'set /q/a 0123456789',
+  'set /q/a 01234567890',
+  'set -v 99 /q/a 0123456789012',
+  'set /q/a 012345',
+  'create /q/e 1',
+  'setquota -n 1 /q',
+  'delquota -N /q',
+  'create /q/f',
+  'listquota /q',
+  'create /s',
+  'create /s/t',
+  'setquota -N 2 /s/t',
+  'create /s/t/u',
+  'create /s/t/v',
+  'create /s/x',
+  'create -s /s/t/seq',
+];
+
 /** After the quota session closed: its ephemeral left the count. */
 const QUOTA_AFTER = ['listquota /q', 'ls -R /zookeeper/quota'];
 
@@ -196,6 +228,23 @@ describe.skipIf(!referenceInstalled)('zkCli sessions: statekeeper prints what Zo
     expect(two.zk.lines.join('\n')).toContain('Auth scheme: User\ndigest: alice\ndigest: bob\nip: 127.0.0.1');
     for (const expected of ['[p, secret, ttl, z]', 'Insufficient permission : /c/secret', 'Insufficient permission : /c/p', 's2', 'data3', "'digest,'bob:x", '[zookeeper]', 'Node does not exist: /c']) {
       expect(two.zk.lines, `reference output lacks ${JSON.stringify(expected)}:\n${two.rawZk}`).toContain(expected);
+    }
+  });
+
+  it('enforces hard quota limits as ZooKeeper does with zookeeper.enforceQuota', async () => {
+    const [zk, sk] = await Promise.all([
+      startZooKeeper({ systemProperties: { 'zookeeper.enforceQuota': 'true' } }),
+      startStatekeeperZk({ nodes: 3, tree: { enforceQuota: true } }),
+    ]);
+    try {
+      const [rawZk, rawSk] = await Promise.all([runZkCli(zk.connectString, ENFORCED_QUOTA_SESSION), runZkCli(sk.connectString([1]), ENFORCED_QUOTA_SESSION)]);
+      const zkLines = normalizeZkCliOutput(rawZk.output).lines;
+      expect(normalizeZkCliOutput(rawSk.output).lines, `statekeeper output:\n${rawSk.output}`).toEqual(zkLines);
+      for (const expected of ['Quota has exceeded : /q/c', 'Quota has exceeded : /q/a', 'Quota has exceeded : /q/e', 'Created /q/f', 'Quota has exceeded : /s/t/v', 'Created /s/x']) {
+        expect(zkLines, `reference output lacks ${JSON.stringify(expected)}:\n${rawZk.output}`).toContain(expected);
+      }
+    } finally {
+      await Promise.all([zk.stop(), sk.stop()]);
     }
   });
 

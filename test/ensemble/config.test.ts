@@ -105,9 +105,13 @@ describe('zoo.cfg parsing', () => {
         'maxSessionTimeout=90000',
         'maxClientCnxns=0',
         'clientPortAddress = 127.0.0.1',
+        'zookeeper.enforceQuota=true',
+        'statekeeper.snapshotStepNodes=512',
       ].join('\n'),
       noFiles,
     );
+    expect(c.enforceQuota).toBe(true);
+    expect(c.snapshotStepNodes).toBe(512);
     expect(c.dataLogDir).toBe('/fast/log');
     expect(c.servers[0]!.host).toBe('::1');
     expect(c.adminPort).toBe(8081);
@@ -149,6 +153,7 @@ describe('zoo.cfg parsing', () => {
     ['dataDir=/d\n4lw.commands.whitelist=srvr,oops\n', 2, '4lw.commands.whitelist', '"oops"'],
     ['dataDir=/d\nminSessionTimeout=5000\nmaxSessionTimeout=4000\n', 2, 'minSessionTimeout', 'exceeds'],
     ['dataDir=/d\nsuperDigest=super:short\n', 2, 'superDigest', 'base64'],
+    ['dataDir=/d\nzookeeper.enforceQuota=yes\n', 2, 'zookeeper.enforceQuota', 'true or false'],
     ['dataDir=/d\nstatekeeper.tls.cert=/c\n', 2, 'statekeeper.tls.cert', 'missing key, ca'],
     ['dataDir=/d\nserver.1=h:1:2\nserver.5=h:3:4\nstatekeeper.myid=1\nstatekeeper.secret=s\nstatekeeper.peerClients=9,4\n', 6, 'statekeeper.peerClients', 'above every server id (highest 5)'],
     ['dataDir=/d\ndynamicConfigFile=/d/zoo.cfg.dynamic\n', 2, 'dynamicConfigFile', 'not supported'],

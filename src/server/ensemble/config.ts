@@ -17,6 +17,7 @@
  * | jute.maxbuffer | largest client packet in bytes | 1048575 |
  * | minSessionTimeout, maxSessionTimeout | ms | 2 and 20 ticks |
  * | snapCount | applied transactions between snapshots; then the logs are compacted (ZooKeeper's zookeeper.snapCount) | 100000 |
+ * | zookeeper.enforceQuota | refuse writes past a quota's hard limit with QUOTAEXCEEDED (ZooKeeper's system property of that name; `enforceQuota` too) | false |
  * | DigestAuthenticationProvider.superDigest | `super:<base64 sha1>` (ZooKeeper's -Dzookeeper.… property; the `zookeeper.` prefixed form and `superDigest` are accepted too) | none |
  * | java.security.auth.login.config | JAAS file with the SASL DIGEST-MD5 users (the JVM property ZooKeeper takes it from): its `Server` section's DigestLoginModule `user_<name>="<password>"` options | no SASL |
  * | zookeeper.sasl.serverconfig | the JAAS section to read (`sasl.serverconfig` accepted too) | Server |
@@ -72,6 +73,8 @@ const IGNORED_ZK_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const SUPER_DIGEST_KEYS = ['DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest', 'superDigest'];
+/** ZooKeeper's -Dzookeeper.enforceQuota system property, as a config key (both spellings). */
+const ENFORCE_QUOTA_KEYS = ['zookeeper.enforceQuota', 'enforceQuota'];
 /** Where ZooKeeper servers are told the JAAS file (a JVM system property there, a key here). */
 export const JAAS_CONFIG_KEY = 'java.security.auth.login.config';
 const SASL_SECTION_KEYS = ['zookeeper.sasl.serverconfig', 'sasl.serverconfig'];
@@ -151,6 +154,8 @@ export interface ServerConfig {
   /** Tree nodes per snapshot encoding step (statekeeper.snapshotStepNodes). */
   readonly snapshotStepNodes: number;
   readonly superDigest?: string;
+  /** zookeeper.enforceQuota. */
+  readonly enforceQuota: boolean;
   /** SASL DIGEST-MD5 users from the JAAS file's server section; undefined: no SASL (as ZooKeeper without one). */
   readonly sasl?: SaslConfig;
   /** Authentication providers from `authProvider.N` (the `sasl` ACL scheme). */
@@ -266,7 +271,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
       if (p.value !== SASL_AUTH_PROVIDER_CLASS) warnings.push(`${file}:${p.line}: ${p.key}: authentication provider ${p.value} is not available in statekeeper; ignored`);
     } else if (IGNORED_ZK_KEYS.has(p.key) || p.key.startsWith('ssl.') || p.key.startsWith('quorum.')) {
       warnings.push(`${file}:${p.line}: ${p.key} is a ZooKeeper setting statekeeper does not use; ignored`);
-    } else if (!KNOWN_ZK_KEYS.has(p.key) && !SUPER_DIGEST_KEYS.includes(p.key) && !SASL_SECTION_KEYS.includes(p.key) && !SUPER_USER_KEYS.includes(p.key)) {
+    } else if (!KNOWN_ZK_KEYS.has(p.key) && !SUPER_DIGEST_KEYS.includes(p.key) && !ENFORCE_QUOTA_KEYS.includes(p.key) && !SASL_SECTION_KEYS.includes(p.key) && !SUPER_USER_KEYS.includes(p.key)) {
       warnings.push(`${file}:${p.line}: unknown key ${p.key}; ignored`);
     }
   }
@@ -300,6 +305,14 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     if (superDigest !== undefined) fail(p, 'the super digest is set under two names');
     if (!/^super:[A-Za-z0-9+/]{27}=$/.test(p.value)) fail(p, 'must be super:<base64 of sha1("super:password")> (28 characters)');
     superDigest = p.value;
+  }
+
+  let enforceQuota = false;
+  for (const key of ENFORCE_QUOTA_KEYS) {
+    const p = byKey.get(key);
+    if (p === undefined) continue;
+    if (p.value !== 'true' && p.value !== 'false') fail(p, 'must be true or false');
+    enforceQuota = p.value === 'true';
   }
 
   const authProviders: AuthProviders = props.some((p) => /^(zookeeper\.)?authProvider\./.test(p.key) && p.value === SASL_AUTH_PROVIDER_CLASS) ? { sasl: true } : {};
@@ -427,6 +440,7 @@ export function parseServerConfig(text: string, options: ParseOptions = {}): Ser
     snapshotRetainSlots,
     snapshotStepNodes,
     ...(superDigest === undefined ? {} : { superDigest }),
+    enforceQuota,
     ...(sasl === undefined ? {} : { sasl }),
     authProviders,
     ...(secret === undefined ? {} : { secret }),

@@ -178,7 +178,7 @@ export class StatekeeperServer {
       tickMs: config.tickTimeMs,
       minSessionTimeoutMs: config.minSessionTimeoutMs,
       maxSessionTimeoutMs: config.maxSessionTimeoutMs,
-      tree: { authProviders: config.authProviders, ...(config.superDigest === undefined ? {} : { superDigest: config.superDigest }) },
+      tree: { authProviders: config.authProviders, enforceQuota: config.enforceQuota, ...(config.superDigest === undefined ? {} : { superDigest: config.superDigest }) },
       snapshotStepNodes: config.snapshotStepNodes,
     });
     this.service = service;
