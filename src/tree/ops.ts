@@ -53,6 +53,11 @@ export interface OpContext {
   readonly zxid: bigint;
   readonly timeMs: number;
   readonly triggers: WatchTrigger[];
+  /**
+   * In a multi with quotas enforced: the quota nodes' data as it was before the multi, by path.
+   * ZooKeeper checks every op of a multi against the committed tree, not the multi's earlier ops.
+   */
+  readonly quotaNodesBefore?: ReadonlyMap<string, Uint8Array | null>;
 }
 
 /** An ErrorResult with code `err`. */
@@ -121,7 +126,7 @@ export function applyCreate(ctx: OpContext, req: Requester, op: CreateOp): OpRes
   if (!isValidPath(path)) return errorResult(ErrorCode.BADARGUMENTS);
   if (ctx.store.get(path) !== undefined) return errorResult(ErrorCode.NODEEXISTS);
   if (parent.rec.kind === 'ephemeral') return errorResult(ErrorCode.NOCHILDRENFOREPHEMERALS);
-  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, path, dataLength(op.data), 1)) return errorResult(ErrorCode.QUOTAEXCEEDED);
+  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, path, dataLength(op.data), 1, ctx.quotaNodesBefore)) return errorResult(ErrorCode.QUOTAEXCEEDED);
   const kind = kindOf(op.mode);
   const fields = {
     data: op.data === null ? null : op.data.slice(),
@@ -199,7 +204,9 @@ export function applySetData(ctx: OpContext, req: Requester, op: SetDataOp): OpR
   const node = lookupForUpdate(ctx, req, op.path, Perms.WRITE);
   if (typeof node === 'number') return errorResult(node);
   // Before the version check, as PrepRequestProcessor does.
-  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, op.path, dataLength(op.data) - dataLength(node.rec.data), 0)) return errorResult(ErrorCode.QUOTAEXCEEDED);
+  if (ctx.config.enforceQuota && quotaExceeded(ctx.store, op.path, dataLength(op.data) - dataLength(node.rec.data), 0, ctx.quotaNodesBefore)) {
+    return errorResult(ErrorCode.QUOTAEXCEEDED);
+  }
   if (!versionMatches(node.rec.version, op.version)) return errorResult(ErrorCode.BADVERSION);
   const previousLength = dataLength(node.rec.data);
   const rec = patchRecord(node.rec, { data: op.data === null ? null : op.data.slice(), version: node.rec.version + 1, mtime: ctx.timeMs, mzxid: ctx.zxid });

@@ -86,17 +86,26 @@ function statOf(stats: ReadonlyMap<string, number>, key: string): number {
  * ZooKeeperServer.checkQuota: whether a change of `countDiff` nodes and `bytesDiff` bytes at `path`
  * takes its innermost quota past a hard limit. Soft limits only warn in ZooKeeper (nothing here).
  */
-export function quotaExceeded(store: NodeStore, path: string, bytesDiff: number, countDiff: number): boolean {
+export function quotaExceeded(
+  store: NodeStore,
+  path: string,
+  bytesDiff: number,
+  countDiff: number,
+  nodesBefore?: ReadonlyMap<string, Uint8Array | null>,
+): boolean {
   const root = quotaRootOf(store, path);
   if (root === null) return false;
-  const limitNode = store.get(`${QUOTA_PATH}${root}/${QUOTA_LIMIT_NODE}`);
-  const limits = limitNode === undefined ? null : parseStats(limitNode.rec.data);
+  // The data of a quota node as the check sees it: from before the multi, when in one.
+  const dataOf = (nodePath: string): Uint8Array | null | undefined =>
+    nodesBefore?.has(nodePath) === true ? nodesBefore.get(nodePath) : store.get(nodePath)?.rec.data;
+  const limitData = dataOf(`${QUOTA_PATH}${root}/${QUOTA_LIMIT_NODE}`);
+  const limits = limitData === undefined ? null : parseStats(limitData);
   if (limits === null) return false;
   const countHard = statOf(limits, 'countHardLimit');
   const byteHard = statOf(limits, 'byteHardLimit');
   if ((countDiff === 0 || countHard < 0) && (bytesDiff === 0 || byteHard < 0)) return false;
-  const statsNode = store.get(statsPathOf(root));
-  const current = statsNode === undefined ? null : parseStats(statsNode.rec.data);
+  const statsData = dataOf(statsPathOf(root));
+  const current = statsData === undefined ? null : parseStats(statsData);
   if (current === null) return false;
   if (countDiff !== 0 && countHard > -1 && statOf(current, 'count') + countDiff > countHard) return true;
   return bytesDiff !== 0 && byteHard > -1 && statOf(current, 'bytes') + bytesDiff > byteHard;
@@ -137,4 +146,16 @@ export function initQuotaStats(store: NodeStore, root: string): void {
     for (const child of node.children) pending.push(path === ROOT_PATH ? `/${child}` : `${path}/${child}`);
   }
   setStatsData(store, statsPathOf(root), formatStats(new Map([['count', count], ['bytes', bytes]])));
+}
+
+/** The data of every quota's limits and stats nodes now, for the checks of a multi's ops. */
+export function quotaNodesNow(store: NodeStore): Map<string, Uint8Array | null> {
+  const nodes = new Map<string, Uint8Array | null>();
+  for (const root of store.quotaRoots) {
+    for (const nodePath of [`${QUOTA_PATH}${root}/${QUOTA_LIMIT_NODE}`, statsPathOf(root)]) {
+      const node = store.get(nodePath);
+      if (node !== undefined) nodes.set(nodePath, node.rec.data);
+    }
+  }
+  return nodes;
 }

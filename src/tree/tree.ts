@@ -33,6 +33,7 @@ import {
 } from './ops.js';
 import { CONFIG_PATH, QUOTA_PATH, ROOT_PATH, splitPath, ZOOKEEPER_PATH } from './path.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotEncoder } from './snapshot.js';
+import { quotaNodesNow } from './quota.js';
 import { NodeStore, type Slot } from './store.js';
 import type { MultiTxn, ReapExpiredTxn, Requester, TreeTxn } from './txn.js';
 
@@ -203,9 +204,11 @@ export class DataTree {
     return { err: ErrorCode.OK, triggers: ctx.triggers, deleted: paths };
   }
 
-  private multi(ctx: OpContext, txn: MultiTxn): ApplyResult {
+  private multi(outer: OpContext, txn: MultiTxn): ApplyResult {
     const requester: Requester = txn;
     const results: OpResult[] = [];
+    const ctx: OpContext =
+      this.config.enforceQuota && this.store.quotaRoots.size > 0 ? { ...outer, quotaNodesBefore: quotaNodesNow(this.store) } : outer;
     this.store.begin();
     for (const op of txn.ops) {
       const result = applyMultiOp(ctx, requester, op);

@@ -82,4 +82,29 @@ describe('quota stats', () => {
     copy.apply({ type: 'closeSession', sessionId: S2 }, { zxid: h.zxid, timeMs: h.timeMs });
     expect(stats(copy, '/app')).toBe('count=1,bytes=0');
   });
+
+  it('with enforcement: hard limits refuse, soft ones do not, and a multi is checked against the stats before it', () => {
+    const h = new Harness({ enforceQuota: true });
+    h.create('/m');
+    setQuota(h, '/m', 'count=1,bytes=-1=;byteHardLimit=-1;countHardLimit=3');
+    expect(stats(h.tree, '/m')).toBe('count=1,bytes=0');
+    // Three creates that each fit pass together, as ZooKeeper 3.8 does (checked by hand with its Java
+    // client and -Dzookeeper.enforceQuota=true: multi OK, count=4, the next create QUOTAEXCEEDED).
+    const open = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+    const multi = h.multi(['/m/a', '/m/b', '/m/c'].map((path) => ({ type: 'create' as const, path, data: new Uint8Array(0), acl: open, mode: 0 })));
+    expect(multi.err).toBe(ErrorCode.OK);
+    expect(stats(h.tree, '/m')).toBe('count=4,bytes=0');
+    expect(h.create('/m/d').err).toBe(ErrorCode.QUOTAEXCEEDED);
+    // The soft count (1) refuses nothing; a byte hard limit refuses a setData past it, before the version check.
+    h.setData('/zookeeper/quota/m/zookeeper_limits', 'count=1,bytes=-1=;byteHardLimit=4;countHardLimit=-1');
+    expect(h.create('/m/e', { data: '1234' }).err).toBe(ErrorCode.OK);
+    expect(h.setData('/m/e', '12345', 99).err).toBe(ErrorCode.QUOTAEXCEEDED);
+    expect(h.setData('/m/e', '123', 99).err).toBe(ErrorCode.BADVERSION);
+    // Without enforcement the same writes pass.
+    const free = new Harness();
+    free.create('/m');
+    setQuota(free, '/m', 'count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=1');
+    expect(free.create('/m/a').err).toBe(ErrorCode.OK);
+    expect(free.create('/m/b').err).toBe(ErrorCode.OK);
+  });
 });
