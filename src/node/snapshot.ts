@@ -93,22 +93,14 @@ export function nodeSnapshotHeader(position: Omit<NodeSnapshotContent, 'app'>): 
   });
 }
 
-/** Join chunks into one array (tests and small snapshots; a node assembles large ones in steps). */
-export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
+/** A whole format 2 snapshot in one array (a node assembles its own from chunks, in steps). */
 export function encodeNodeSnapshot(content: NodeSnapshotContent): Uint8Array {
   const { app, ...position } = content;
-  return joinChunks([nodeSnapshotHeader(position), app]);
+  const header = nodeSnapshotHeader(position);
+  const out = new Uint8Array(header.length + app.length);
+  out.set(header, 0);
+  out.set(app, header.length);
+  return out;
 }
 
 /** Decode and check a snapshot (format 2, or 1); throws RangeError naming what is wrong. */

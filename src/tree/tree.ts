@@ -33,7 +33,7 @@ import {
 } from './ops.js';
 import { CONFIG_PATH, QUOTA_PATH, ROOT_PATH, splitPath, ZOOKEEPER_PATH } from './path.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotEncoder } from './snapshot.js';
-import { quotaNodesNow } from './quota.js';
+import { quotaNodesNow, quotaRootOfLimitNode } from './quota.js';
 import { NodeStore, type Slot } from './store.js';
 import type { MultiTxn, ReapExpiredTxn, Requester, TreeTxn } from './txn.js';
 
@@ -455,6 +455,8 @@ export class DataTree {
     for (const [owner, paths] of this.store.ephemerals) {
       for (const p of paths) if (this.store.get(p)?.rec.ephemeralOwner !== owner) problems.push(`ephemeral ${p} indexed under the wrong session`);
     }
+    const quotaRoots = [...this.store.nodes.keys()].map(quotaRootOfLimitNode).filter((r): r is string => r !== null);
+    if (quotaRoots.length !== this.store.quotaRoots.size || quotaRoots.some((r) => !this.store.quotaRoots.has(r))) problems.push('quota index is stale');
     return problems;
   }
 }

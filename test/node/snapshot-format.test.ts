@@ -10,7 +10,7 @@ import { MemoryBus } from '../../src/bus/memory.js';
 import { ConsensusNode } from '../../src/node/node.js';
 import { REALTIME_TIMINGS, realtimeNetwork } from '../../src/node/realtime.js';
 import { CoordinationService } from '../../src/node/service.js';
-import { decodeNodeSnapshot, encodeNodeSnapshot, joinChunks } from '../../src/node/snapshot.js';
+import { decodeNodeSnapshot, encodeNodeSnapshot } from '../../src/node/snapshot.js';
 import { MemoryStorage } from '../../src/node/storage.js';
 import type { PeerMessage } from '../../src/protocol/messages.js';
 import { SeededRandom } from '../../src/protocol/random.js';
@@ -78,7 +78,7 @@ describe('service snapshot format', () => {
     let chunks = encoding.step();
     while (chunks === null) chunks = encoding.step();
     const copy = idleService();
-    copy.restore(joinChunks(chunks));
+    copy.restore(Buffer.concat(chunks));
     expect(copy.tree.digest()).toBe(source.tree.digest());
   });
 
