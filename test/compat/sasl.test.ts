@@ -52,6 +52,20 @@ const BOB = [
   'addauth sasl nothing',
   'ls /',
 ];
+/**
+ * zkCli sends the last `ls /` without waiting for `addauth sasl nothing` to be answered. The server
+ * answers AUTHFAILED and closes the connection; whether the client has seen the AuthFailed state or
+ * only the closed connection when it handles the ls is a race in the client, against either server
+ * ("KeeperErrorCode = AuthFailed for /" or "Not connected"; seen once in many runs). Both mean the
+ * shell is unusable, which is what is compared.
+ */
+const UNUSABLE_AFTER_AUTH_FAILED = '<unusable after AuthFailed>';
+function afterAuthFailed(lines: readonly string[]): string[] {
+  const last = lines.at(-1);
+  const settled = last === 'KeeperErrorCode = AuthFailed for /' || last === 'Not connected' ? UNUSABLE_AFTER_AUTH_FAILED : last;
+  return [...lines.slice(0, -1), ...(settled === undefined ? [] : [settled])];
+}
+
 /** carol authenticates too, but the ACL names bob. */
 const CAROL = ['whoami', 'get /s', 'getAcl /s', 'ls /s', 'set /s no'];
 /** No SASL at all. */
@@ -108,7 +122,9 @@ describe.skipIf(!referenceInstalled)('SASL DIGEST-MD5: the Java client against Z
 
   it('authenticates, grants and denies by sasl ACLs, and fails a wrong password the same way', async () => {
     const bob = await both(BOB, 'bob.jaas');
-    expect(bob.sk.lines, `statekeeper output:\n${bob.rawSk}`).toEqual(bob.zk.lines);
+    expect(afterAuthFailed(bob.sk.lines), `statekeeper output:\n${bob.rawSk}`).toEqual(afterAuthFailed(bob.zk.lines));
+    // The ls after the failed addauth fails, either way the race goes.
+    expect(afterAuthFailed(bob.zk.lines).at(-1)).toBe(UNUSABLE_AFTER_AUTH_FAILED);
     expect(bob.sk.events).toEqual(bob.zk.events);
     for (const expected of ['sasl: bob', "'sasl,'bob", 'Acl is not valid : /s/t', 'digest: alice']) {
       expect(bob.zk.lines, `reference output lacks ${JSON.stringify(expected)}:\n${bob.rawZk}`).toContain(expected);
